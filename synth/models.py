@@ -1,0 +1,220 @@
+"""Everything up to a stored, quality-checked candidate: domains, seeds, teachers, runs, candidates."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+
+class Domain(models.Model):
+    """A clinical domain that generation is steered toward and coverage is measured against."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    icd10_chapter = models.CharField(
+        "ICD-10-CM chapter",
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^([1-9]|1[0-9]|2[0-2])$", "Give an ICD-10-CM chapter number, 1 to 22.")],
+        help_text="Chapter number, e.g. 9 for diseases of the circulatory system.",
+    )
+    high_risk = models.BooleanField(default=False, help_text="High-risk domains are reviewed in full.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeedTask(models.Model):
+    """A human-written example task that generation starts from."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="seed_tasks")
+    instruction = models.TextField()
+    input = models.TextField(blank=True)
+    output = models.TextField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain", "id"]
+
+    def __str__(self) -> str:
+        return self.instruction[:80]
+
+
+class Teacher(models.Model):
+    """A configured teacher model. The API key is never stored: only the name of its variable."""
+
+    class Provider(models.TextChoices):
+        OFFLINE = "offline", "Offline (built in, no language model)"
+        OPENAI = "openai", "OpenAI or OpenAI-compatible"
+        ANTHROPIC = "anthropic", "Anthropic"
+
+    name = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=20, choices=Provider, default=Provider.OFFLINE)
+    model = models.CharField(
+        max_length=200, blank=True, help_text="e.g. gpt-4.1, claude-sonnet-4-5, llama3.1"
+    )
+    base_url = models.URLField(
+        blank=True, help_text="For OpenAI-compatible servers, e.g. http://localhost:8000/v1 (vLLM)."
+    )
+    api_key_env = models.CharField(
+        "API key variable",
+        max_length=100,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Z][A-Z0-9_]*_API_KEY$",
+                "Give the name of an environment variable ending in _API_KEY, e.g. OPENAI_API_KEY.",
+            )
+        ],
+        help_text="Name of the environment variable holding the key. The key itself is never stored.",
+    )
+    temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
+    max_tokens = models.PositiveIntegerField(default=1024, validators=[MinValueValidator(1)])
+    concurrency = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    tokens_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    price_input_per_mtok = models.DecimalField(
+        "price per million input tokens", max_digits=10, decimal_places=4, default=Decimal(0)
+    )
+    price_output_per_mtok = models.DecimalField(
+        "price per million output tokens", max_digits=10, decimal_places=4, default=Decimal(0)
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.provider})"
+
+
+class GenerationRun(models.Model):
+    class Technique(models.TextChoices):
+        SELF_INSTRUCT = "self_instruct", "Self-Instruct"
+        EVOL_INSTRUCT = "evol_instruct", "Evol-Instruct"
+        DISTILLATION = "distillation", "Distillation"
+        BACKTRANSLATION = "backtranslation", "Backtranslation"
+        PREFERENCE = "preference", "Preference pairs"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    technique = models.CharField(max_length=30, choices=Technique)
+    teacher = models.ForeignKey(Teacher, on_delete=models.PROTECT, related_name="runs")
+    domains = models.ManyToManyField(Domain, blank=True, help_text="None chosen means every domain.")
+    requested_count = models.PositiveIntegerField()
+    sample_rate = models.FloatField(help_text="Share of candidates that pass the gate sent to review.")
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Progress, updated as the run goes, so the run page can show it live.
+    generated_count = models.PositiveIntegerField(default=0)
+    filtered_count = models.PositiveIntegerField(default=0)
+    sampled_count = models.PositiveIntegerField(default=0)
+    steps_done = models.PositiveIntegerField(default=0)  # a resumed run starts at the next step
+    teacher_calls = models.PositiveIntegerField(default=0)
+    failed_calls = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("launch_run", "Can launch and cancel generation runs")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sample_rate__gte=0, sample_rate__lte=1), name="run_sample_rate_0_1"
+            ),
+            models.CheckConstraint(condition=models.Q(requested_count__gte=1), name="run_requests_something"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} · {self.get_technique_display()} · {self.teacher.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.requested_count:
+            return 0
+        return min(100, round(100 * self.generated_count / self.requested_count))
+
+
+class Candidate(models.Model):
+    """One generated record, with where it came from and what the quality gate said."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting the quality gate"
+        PASSED = "passed", "Passed the quality gate"
+        FILTERED = "filtered", "Filtered by the quality gate"
+
+    run = models.ForeignKey(GenerationRun, on_delete=models.PROTECT, related_name="candidates")
+    # Position within the run: a resumed run continues from the last one, never repeats one.
+    sequence = models.PositiveIntegerField()
+    domain = models.ForeignKey(Domain, null=True, on_delete=models.PROTECT, related_name="candidates")
+    technique = models.CharField(max_length=30, choices=GenerationRun.Technique)
+    instruction = models.TextField()
+    input = models.TextField(blank=True)
+    output = models.TextField()
+    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
+    filter_reason = models.CharField(max_length=50, blank=True)
+    content_hash = models.CharField(max_length=64, db_index=True)
+    teacher_provider = models.CharField(max_length=20, choices=Teacher.Provider)
+    teacher_model = models.CharField(max_length=200)
+    # Prompt template and version, rendered prompt, raw reply, tokens, latency.
+    provenance = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["run", "sequence"], name="candidate_unique_sequence")]
+        indexes = [models.Index(fields=["status", "content_hash"])]
+
+    def __str__(self) -> str:
+        return f"Candidate {self.pk}: {self.instruction[:60]}"
+
+    @property
+    def teacher_label(self) -> str:
+        """How the source is shown to people: offline output is never passed off as a model's."""
+        if self.teacher_provider == Teacher.Provider.OFFLINE:
+            return "offline (built-in, not a language model)"
+        return f"{self.teacher_provider} · {self.teacher_model}"
+
+
+class QualityResult(models.Model):
+    """One quality check's verdict on one candidate, with its evidence."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="quality_results")
+    check_name = models.CharField(max_length=50)
+    passed = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["candidate", "check_name"], name="one_result_per_check")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_name}: {'pass' if self.passed else 'fail'}"

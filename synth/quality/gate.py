@@ -1,0 +1,63 @@
+"""The quality gate: runs each check on a candidate and stores every verdict with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from synth.models import Candidate, QualityResult, SeedTask
+from synth.quality.exact import content_hash
+
+
+@dataclass
+class Verdict:
+    check_name: str
+    passed: bool
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def check_exact_duplicate(candidate: Candidate) -> Verdict:
+    """A candidate repeating a seed task or an earlier kept candidate is dropped, naming the original."""
+    earlier = (
+        Candidate.objects.filter(content_hash=candidate.content_hash, status=Candidate.Status.PASSED)
+        .exclude(pk=candidate.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if earlier is not None:
+        return Verdict(
+            "exact_duplicate",
+            False,
+            "Exact duplicate of an earlier candidate",
+            {"duplicate_of": {"kind": "candidate", "id": earlier}},
+        )
+    for seed in SeedTask.objects.filter(is_active=True).only("pk", "instruction", "input"):
+        if content_hash(seed.instruction, seed.input) == candidate.content_hash:
+            return Verdict(
+                "exact_duplicate",
+                False,
+                "Exact duplicate of a seed task",
+                {"duplicate_of": {"kind": "seed_task", "id": seed.pk}},
+            )
+    return Verdict("exact_duplicate", True)
+
+
+CHECKS = (check_exact_duplicate,)
+
+
+def apply_gate(candidate: Candidate) -> Candidate:
+    """Run every check, store each verdict (re-running replaces, never duplicates), set the status."""
+    verdicts = [check(candidate) for check in CHECKS]
+    for verdict in verdicts:
+        QualityResult.objects.update_or_create(
+            candidate=candidate,
+            check_name=verdict.check_name,
+            defaults={"passed": verdict.passed, "reason": verdict.reason, "evidence": verdict.evidence},
+        )
+    failed = next((v for v in verdicts if not v.passed), None)
+    candidate.status = Candidate.Status.FILTERED if failed else Candidate.Status.PASSED
+    candidate.filter_reason = failed.check_name if failed else ""
+    candidate.save(update_fields=["status", "filter_reason"])
+    return candidate

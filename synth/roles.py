@@ -1,0 +1,50 @@
+"""The product's roles (Django groups) and the check every view makes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+PHYSICIAN = "Physician"
+SENIOR_PHYSICIAN = "Senior physician"
+DATA_LEAD = "Data lead"
+ADMINISTRATOR = "Administrator"
+
+# What each role may do; a migration gives each group these permissions.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    PHYSICIAN: ["review.review_item"],
+    SENIOR_PHYSICIAN: ["review.review_item", "review.adjudicate_item"],
+    DATA_LEAD: ["review.view_dashboard", "review.export_data"],
+    ADMINISTRATOR: [
+        "synth.launch_run",
+        *(
+            f"synth.{action}_{model}"
+            for model in ("domain", "seedtask", "teacher")
+            for action in ("add", "change", "delete", "view")
+        ),
+        *(f"synth.view_{model}" for model in ("generationrun", "candidate", "qualityresult")),
+        "review.view_dashboard",
+        "review.export_data",
+    ],
+}
+
+
+def role_required(permission: str) -> Callable:
+    """Anonymous users go to the login page; signed-in users without the permission get 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorator

@@ -1,0 +1,182 @@
+"""The built-in offline teacher: deterministic answers drawn from ICD-10-CM, no language model.
+
+It exists so the product runs with no key and no network. It reads the same prompts the real
+providers get and replies with JSON text that goes through the same parsing, so every technique
+and filter is exercised; everything it writes is labelled "offline" wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import time
+from dataclasses import dataclass
+from functools import cache
+
+from synth.knowledge import icd10
+from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
+
+MODEL_NAME = "offline-icd10-v1"
+
+CODE_IN_PARENS = re.compile(r"\(([A-TV-Z][0-9][0-9A-Z])\)")
+
+
+@dataclass(frozen=True)
+class TaskTemplate:
+    key: str
+    instruction: str
+    input: str
+    answer: str
+
+
+TEMPLATES = (
+    TaskTemplate(
+        "classify",
+        "In which ICD-10-CM block and chapter is {name} ({code}) classified?",
+        "",
+        "{Name} ({code}) is classified in the block {block_title}, which belongs to chapter "
+        "{chapter}: {chapter_title}.",
+    ),
+    TaskTemplate(
+        "code_from_note",
+        "Assign the ICD-10-CM category code for the diagnosis in the assessment below.",
+        "Assessment: {name}.",
+        'The diagnosis "{name}" is coded to ICD-10-CM category {code} ({block_title}).',
+    ),
+    TaskTemplate(
+        "neighbours",
+        "Name two other conditions that ICD-10-CM codes in the same block as {name} ({code}).",
+        "",
+        "The block {block_title} also holds {neighbours}.",
+    ),
+    TaskTemplate(
+        "body_system",
+        "Explain in one or two plain-language sentences which part of the body or which kind of "
+        "problem the diagnosis {name} ({code}) concerns.",
+        "",
+        "{Name} is grouped by ICD-10-CM with the {chapter_title_plain}, in the block "
+        "{block_title_plain}. A clinician can explain what it means for this patient in particular.",
+    ),
+    TaskTemplate(
+        "documentation",
+        "A discharge summary lists {name} ({code}). What should the coder check in the record "
+        "before assigning this category?",
+        "",
+        "Check that the record documents {name} as a confirmed diagnosis, then look for a more "
+        "specific subcategory under {code} and for any instructional notes in the block {block_title}.",
+    ),
+)
+
+
+@cache
+def _conditions_by_code() -> dict[str, icd10.Condition]:
+    return {c.code: c for chapter in icd10.chapters() for c in icd10.conditions_in_chapter(chapter)}
+
+
+@cache
+def _conditions_by_name() -> dict[str, icd10.Condition]:
+    return {c.description.lower(): c for c in _conditions_by_code().values()}
+
+
+def _plain(title: str) -> str:
+    """'Ischemic heart diseases (I20-I25)' -> 'ischemic heart diseases'."""
+    return re.sub(r"\s*\([^()]*\)$", "", title).lower()
+
+
+def _facts(condition: icd10.Condition) -> dict[str, str]:
+    block, block_title = icd10.block_of(condition.code)
+    in_block = [
+        c
+        for c in icd10.conditions_in_chapter(condition.chapter)
+        if c.code != condition.code and icd10.block_of(c.code)[0] == block
+    ]
+    neighbours = " and ".join(f"{c.description} ({c.code})" for c in in_block[:2])
+    chapter_title = icd10.chapter_title(condition.chapter)
+    return {
+        "name": condition.description,
+        "Name": condition.description[:1].upper() + condition.description[1:],
+        "code": condition.code,
+        "block_title": block_title,
+        "block_title_plain": _plain(block_title),
+        "chapter": condition.chapter,
+        "chapter_title": chapter_title,
+        "chapter_title_plain": _plain(chapter_title),
+        "neighbours": neighbours or "no other category",
+    }
+
+
+def _find(pattern: str, text: str) -> str | None:
+    match = re.search(pattern, text, flags=re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+class OfflineTeacher:
+    provider = "offline"
+
+    def __init__(self, model: str = MODEL_NAME) -> None:
+        self.model = model or MODEL_NAME
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: Schema | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        started = time.monotonic()
+        prompt = "\n".join(m["content"] for m in messages)
+        if schema is None:
+            raise TeacherError("The offline teacher only answers structured (JSON) requests.", permanent=True)
+        writer = {"tasks": self._write_tasks, "output": self._write_output}.get(schema.name)
+        if writer is None:
+            raise TeacherError(
+                f"The offline teacher cannot answer a '{schema.name}' request.", permanent=True
+            )
+        text = json.dumps(writer(prompt, random.Random(hashlib.sha256(prompt.encode()).digest())))
+        return Completion(
+            text=text,
+            provider=self.provider,
+            model=self.model,
+            data=parse_json_reply(text, schema),
+            usage=Usage(input_tokens=len(prompt.split()), output_tokens=len(text.split())),
+            raw={"offline": True, "text": text},
+            latency_ms=round(1000 * (time.monotonic() - started)),
+        )
+
+    def _write_tasks(self, prompt: str, rng: random.Random) -> dict:
+        chapter = _find(r"^ICD-10-CM chapter: (\d+)", prompt)
+        wanted = int(_find(r"Write (\d+) new tasks", prompt) or 1)
+        pool = icd10.conditions_in_chapter(chapter) if chapter else tuple(_conditions_by_code().values())
+        tasks = []
+        for _ in range(wanted):
+            template = rng.choice(TEMPLATES)
+            facts = _facts(rng.choice(pool))
+            tasks.append(
+                {"instruction": template.instruction.format(**facts), "input": template.input.format(**facts)}
+            )
+        return {"tasks": tasks}
+
+    def _write_output(self, prompt: str, rng: random.Random) -> dict:
+        instruction = _find(r"^Instruction: (.+)$", prompt) or ""
+        task_input = _find(r"^Input: (.+)$", prompt) or ""
+        condition = self._condition_named_in(f"{instruction}\n{task_input}")
+        template = next((t for t in TEMPLATES if _matches(t, instruction)), None)
+        if condition is None or template is None:
+            return {"output": "The offline teacher has no reference answer for this instruction."}
+        return {"output": template.answer.format(**_facts(condition))}
+
+    @staticmethod
+    def _condition_named_in(text: str) -> icd10.Condition | None:
+        if match := CODE_IN_PARENS.search(text):
+            return _conditions_by_code().get(match.group(1))
+        if name := _find(r"Assessment: (.+)\.$", text):
+            return _conditions_by_name().get(name.lower())
+        return None
+
+
+def _matches(template: TaskTemplate, instruction: str) -> bool:
+    """Does an instruction come from this template? Compare the fixed text before the first field."""
+    return instruction.startswith(template.instruction.split("{", 1)[0])

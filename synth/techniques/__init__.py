@@ -1,0 +1,10 @@
+"""Generation techniques, one module each, found by name in a registry."""
+
+from __future__ import annotations
+
+from synth.techniques.base import Draft, StepResult, Technique
+from synth.techniques.self_instruct import SelfInstruct
+
+TECHNIQUES: dict[str, type[Technique]] = {cls.name: cls for cls in (SelfInstruct,)}
+
+__all__ = ["TECHNIQUES", "Draft", "StepResult", "Technique"]

@@ -1,0 +1,169 @@
+"""Self-Instruct (Wang et al., 2023): new tasks from sampled seed tasks, then an answer for each."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from synth.knowledge import icd10
+from synth.models import Candidate, Domain, SeedTask
+from synth.teachers.base import Completion, Schema, TeacherError
+from synth.techniques.base import Draft, StepResult, Technique
+
+PROMPT_VERSION = "self_instruct/1"
+# The paper prompts with 6 human-written and 2 machine-generated tasks; our seed pools are smaller.
+HUMAN_EXAMPLES = 3
+MACHINE_EXAMPLES = 2
+
+TASKS_SCHEMA = Schema(
+    name="tasks",
+    json_schema={
+        "type": "object",
+        "properties": {
+            "tasks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"instruction": {"type": "string"}, "input": {"type": "string"}},
+                    "required": ["instruction", "input"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["tasks"],
+        "additionalProperties": False,
+    },
+)
+OUTPUT_SCHEMA = Schema(
+    name="output",
+    json_schema={
+        "type": "object",
+        "properties": {"output": {"type": "string"}},
+        "required": ["output"],
+        "additionalProperties": False,
+    },
+)
+
+TASKS_SYSTEM = (
+    "You write instruction-tuning tasks for clinical language models. Tasks must be answerable "
+    "from general medical knowledge, contain no patient identifiers, and need no images or files."
+)
+OUTPUT_SYSTEM = (
+    "You are a careful clinician writing reference answers for training data. Answer accurately "
+    "and concisely, and say when the answer depends on local guidelines or the individual patient."
+)
+
+# The paper drops tasks a text-only model cannot do.
+NEEDS_MEDIA = re.compile(
+    r"\b(image|images|picture|photo|graph|diagram|chart|draw|plot|video|audio|file|attached|x-ray film)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    instruction: str
+    input: str
+
+
+def tasks_prompt(domain: Domain | None, examples: list[Example], want: int) -> str:
+    lines = []
+    if domain is not None:
+        lines.append(f"Clinical domain: {domain.name}")
+        if domain.icd10_chapter:
+            lines.append(
+                f"ICD-10-CM chapter: {domain.icd10_chapter} ({icd10.chapter_title(domain.icd10_chapter)})"
+            )
+    lines.append("Here are example tasks:")
+    for number, example in enumerate(examples, start=1):
+        lines.append(f"Task {number}: {example.instruction}")
+        lines.append(f"Input {number}: {example.input or '(none)'}")
+    lines.append(
+        f"Write {want} new tasks for this domain that differ from the examples in topic and in form. "
+        'Reply with JSON only: {"tasks": [{"instruction": "...", "input": "..."}]} '
+        '(use "" when a task needs no input).'
+    )
+    return "\n".join(lines)
+
+
+def output_prompt(instruction: str, task_input: str) -> str:
+    return (
+        f"Instruction: {instruction}\nInput: {task_input or '(none)'}\n"
+        'Reply with JSON only: {"output": "..."}'
+    )
+
+
+class SelfInstruct(Technique):
+    name = "self_instruct"
+    label = "Self-Instruct"
+
+    def step(self, number: int, *, want: int) -> StepResult:
+        rng = random.Random(f"{self.run.pk}:{number}")
+        domains = list(self.run.domains.all()) or list(Domain.objects.all())
+        domain = rng.choice(domains) if domains else None
+        examples = self._examples(domain, rng)
+
+        completions: list[Completion] = []
+        failures: list[TeacherError] = []
+        prompt = tasks_prompt(domain, examples, want)
+        reply = self.teacher.complete(
+            [{"role": "system", "content": TASKS_SYSTEM}, {"role": "user", "content": prompt}],
+            schema=TASKS_SCHEMA,
+        )
+        completions.append(reply)
+
+        drafts = []
+        for task in reply.data["tasks"][:want]:
+            instruction = str(task.get("instruction", "")).strip()
+            task_input = str(task.get("input", "")).strip()
+            if not instruction or NEEDS_MEDIA.search(instruction):
+                continue
+            try:
+                answer = self.teacher.complete(
+                    [
+                        {"role": "system", "content": OUTPUT_SYSTEM},
+                        {"role": "user", "content": output_prompt(instruction, task_input)},
+                    ],
+                    schema=OUTPUT_SCHEMA,
+                )
+            except TeacherError as error:
+                failures.append(error)  # one failed answer costs one task, not the whole step
+                continue
+            completions.append(answer)
+            output = str(answer.data["output"]).strip()
+            if not output:
+                continue
+            drafts.append(
+                Draft(
+                    instruction=instruction,
+                    input=task_input,
+                    output=output,
+                    domain=domain,
+                    provenance={
+                        "prompt_template": PROMPT_VERSION,
+                        "examples": [example.instruction for example in examples],
+                        "instruction_prompt": prompt,
+                        "instruction_reply": reply.text,
+                        "output_reply": answer.text,
+                        "usage": {
+                            "input_tokens": reply.usage.input_tokens + answer.usage.input_tokens,
+                            "output_tokens": reply.usage.output_tokens + answer.usage.output_tokens,
+                        },
+                        "latency_ms": answer.latency_ms,
+                    },
+                )
+            )
+        return StepResult(drafts=drafts, completions=completions, failures=failures)
+
+    def _examples(self, domain: Domain | None, rng: random.Random) -> list[Example]:
+        """Human seed tasks plus a few the run already generated, as the paper mixes them."""
+        seeds = SeedTask.objects.filter(is_active=True)
+        generated = Candidate.objects.filter(run=self.run, status=Candidate.Status.PASSED)
+        if domain is not None:
+            seeds, generated = seeds.filter(domain=domain), generated.filter(domain=domain)
+        human = [Example(s.instruction, s.input) for s in seeds.only("instruction", "input")]
+        machine = [Example(c.instruction, c.input) for c in generated.only("instruction", "input")]
+        return rng.sample(human, min(HUMAN_EXAMPLES, len(human))) + rng.sample(
+            machine, min(MACHINE_EXAMPLES, len(machine))
+        )

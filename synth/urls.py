@@ -1,0 +1,11 @@
+from django.urls import path
+
+from synth import views
+
+app_name = "synth"
+urlpatterns = [
+    path("", views.run_list, name="run_list"),
+    path("new/", views.run_new, name="run_new"),
+    path("<int:pk>/", views.run_detail, name="run_detail"),
+    path("<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+]
