@@ -112,6 +112,7 @@ def load_demo_data(*, with_users: bool = True) -> dict[str, int]:
             )
             created["seed_tasks"] += made
     ensure_offline_teacher()
+    roles.ensure_roles()
     if with_users:
         User = get_user_model()
         for username, password, role, staff, superuser in DEMO_USERS:

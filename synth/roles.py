@@ -33,6 +33,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+def ensure_roles() -> None:
+    """Create the role groups with their permissions where missing (after a flush, on a new database)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, permissions in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for dotted in permissions:
+            app_label, codename = dotted.split(".")
+            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
 def role_required(permission: str) -> Callable:
     """Anonymous users go to the login page; signed-in users without the permission get 403."""
 

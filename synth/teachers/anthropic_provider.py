@@ -1,0 +1,171 @@
+"""Teacher provider for Anthropic's Messages API; structured replies come back as a forced tool call."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import anthropic
+from anthropic.types import Message as AnthropicMessage
+
+from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
+
+# The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
+# errors it may retry. Every other 4xx means the request or the account needs fixing first.
+TEMPORARY_STATUSES = frozenset({408, 409, 429})
+
+STATUS_HINTS = {
+    400: "the server rejected the request",
+    401: "the API key was not accepted",
+    403: "the API key may not use this model",
+    404: "check the model name and the base URL",
+    408: "the server timed out",
+    429: "the server is rate limiting requests",
+    529: "the server is overloaded",
+}
+
+CUT_OFF_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"})
+
+
+class AnthropicTeacher:
+    provider = "anthropic"
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        temperature: float = 0.7,
+        max_tokens: int = 1024,
+        timeout: float = 60.0,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout = timeout
+        self._api_key = api_key
+        # max_retries=0: retries belong to our own layer, which knows about budgets and backoff.
+        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"AnthropicTeacher(model={self.model!r}, base_url={self.base_url!r})"
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: Schema | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        arguments: dict[str, Any] = {
+            "model": self.model,
+            "messages": [
+                {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
+            ],
+            "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
+            # anthropic 2.x dropped temperature from create()'s arguments; the API still takes it.
+            "extra_body": {"temperature": self.temperature if temperature is None else temperature},
+        }
+        if system:
+            arguments["system"] = system
+        if schema is not None:
+            arguments["tools"] = [{"name": schema.name, "input_schema": schema.json_schema}]
+            arguments["tool_choice"] = {"type": "tool", "name": schema.name}
+        started = time.monotonic()
+        try:
+            response = self._client.messages.create(**arguments)
+        except anthropic.APIError as exc:
+            error = self._error_for(exc)
+        except json.JSONDecodeError:
+            error = TeacherError("The teacher's response is not JSON; check the base URL.", permanent=False)
+        else:
+            latency_ms = round(1000 * (time.monotonic() - started))
+            return self._completion(response, schema=schema, latency_ms=latency_ms)
+        # Raised outside the except block so the SDK's exception, whose request still carries the API
+        # key in its headers, does not travel along as __context__.
+        raise error
+
+    def _completion(
+        self, response: AnthropicMessage, *, schema: Schema | None, latency_ms: int
+    ) -> Completion:
+        if not response.content and response.stop_reason is None:
+            raise TeacherError("The teacher's response holds no reply.", permanent=False)
+        blocks = response.content or []
+        prose = "".join(block.text for block in blocks if block.type == "text")
+        if response.stop_reason == "refusal":
+            details = response.stop_details
+            reason = (details.explanation or details.category) if details else None
+            raise TeacherError(
+                "The teacher refused to answer" + (f": {reason.rstrip('.')}." if reason else "."),
+                permanent=True,
+                raw=prose,
+            )
+        if response.stop_reason in CUT_OFF_REASONS:
+            raise TeacherError(
+                "The teacher's reply was cut off at the token limit; raise max_tokens or ask for less.",
+                permanent=False,
+                raw=prose,
+            )
+        text, data = prose, None
+        if schema is not None:
+            tool_input = next(
+                (block.input for block in blocks if block.type == "tool_use" and block.name == schema.name),
+                None,
+            )
+            if tool_input is None:
+                raise TeacherError(
+                    "The teacher answered in prose instead of filling in the requested structure.",
+                    permanent=False,
+                    raw=prose,
+                )
+            text = json.dumps(tool_input, ensure_ascii=False)
+            data = parse_json_reply(text, schema)
+        return Completion(
+            text=text,
+            provider=self.provider,
+            model=self.model,
+            data=data,
+            usage=Usage(
+                input_tokens=response.usage.input_tokens if response.usage else 0,
+                output_tokens=response.usage.output_tokens if response.usage else 0,
+            ),
+            raw=response.model_dump(mode="json"),
+            latency_ms=latency_ms,
+        )
+
+    def _error_for(self, exc: anthropic.APIError) -> TeacherError:
+        if isinstance(exc, anthropic.APITimeoutError):
+            return TeacherError(f"The teacher did not answer within {self.timeout:g} s.", permanent=False)
+        if isinstance(exc, anthropic.APIConnectionError):
+            return TeacherError(
+                f"Could not connect to the teacher at {self._client.base_url}.", permanent=False
+            )
+        if not isinstance(exc, anthropic.APIStatusError):
+            return TeacherError(
+                self._redact(f"The teacher's response was unusable: {exc.message}"), permanent=False
+            )
+        status = exc.status_code
+        message = f"The teacher answered HTTP {status}"
+        if hint := STATUS_HINTS.get(status):
+            message += f" ({hint})"
+        if retry_after := exc.response.headers.get("retry-after"):
+            message += f", asking to wait {retry_after} s"
+        if exc.api_message:
+            message += f": {exc.api_message.rstrip('.')}"
+        return TeacherError(
+            self._redact(message + "."),
+            permanent=status < 500 and status not in TEMPORARY_STATUSES,
+            raw=self._redact(exc.response.text),
+        )
+
+    def _redact(self, text: str) -> str:
+        # Some servers echo the key they rejected. Very short keys are placeholders, and replacing them
+        # would garble ordinary words.
+        if len(self._api_key) >= 8:
+            return text.replace(self._api_key, "[redacted]")
+        return text

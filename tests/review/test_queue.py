@@ -1,0 +1,159 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from review.models import Assignment, Decision, ItemRevision, ReviewItem
+from review.queue import ReviewError, claim_next, submit_decision
+
+
+def test_claim_next_gives_the_oldest_open_item(review_items, physician):
+    assert claim_next(physician) == review_items[0]
+
+
+def test_claim_next_returns_the_item_the_reviewer_already_holds(review_items, physician):
+    assert claim_next(physician) == claim_next(physician) == review_items[0]
+    assert Assignment.objects.count() == 1
+
+
+def test_two_reviewers_get_different_items(review_items, physician, physician2):
+    assert claim_next(physician) != claim_next(physician2)
+
+
+def test_claim_next_returns_none_when_the_queue_is_empty(db, physician):
+    assert claim_next(physician) is None
+
+
+def test_an_expired_lease_returns_the_item_to_the_queue(review_items, physician, physician2):
+    first = claim_next(physician)
+    Assignment.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert claim_next(physician2) == first
+
+
+def test_a_reviewer_never_gets_the_same_item_twice(review_items, physician):
+    for item in review_items:
+        assignment = Assignment.objects.get(item=claim_next(physician), reviewer=physician)
+        assert assignment.item == item
+        submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="accept")
+    assert claim_next(physician) is None
+
+
+def held(reviewer):
+    item = claim_next(reviewer)
+    return Assignment.objects.get(item=item, reviewer=reviewer)
+
+
+def test_accept_decides_the_item(review_items, physician):
+    assignment = held(physician)
+    submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="accept")
+    item = ReviewItem.objects.get(pk=assignment.item_id)
+    assert (item.status, item.final_verdict) == ("decided", "accept")
+    assert item.is_approved
+
+
+def test_an_edit_is_stored_as_a_new_version_and_the_original_stays(review_items, physician):
+    assignment = held(physician)
+    original = assignment.item.candidate.output
+    submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="edit",
+                    instruction=assignment.item.candidate.instruction, task_input="", output="Corrected answer.",
+                    based_on=0)
+    item = ReviewItem.objects.get(pk=assignment.item_id)
+    assert item.final_verdict == "edit"
+    assert item.final_revision.output == "Corrected answer."
+    assert item.final_revision.number == 1
+    item.candidate.refresh_from_db()
+    assert item.candidate.output == original
+
+
+def test_reject_needs_a_reason_and_stores_it(review_items, physician):
+    assignment = held(physician)
+    submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="reject",
+                    reasons=["factually_wrong", "unsafe"])
+    decision = Decision.objects.get()
+    assert decision.reasons == ["factually_wrong", "unsafe"]
+    assert ReviewItem.objects.get(pk=assignment.item_id).final_verdict == "reject"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"verdict": "reject"}, "at least one reason"),
+        ({"verdict": "reject", "reasons": ["bogus"]}, "Unknown reason"),
+        ({"verdict": "reject", "reasons": ["other"]}, "say why"),
+        ({"verdict": "edit", "instruction": "x", "output": "   "}, "response cannot be empty"),
+        ({"verdict": "edit", "instruction": "", "output": "y"}, "instruction cannot be empty"),
+        ({"verdict": "maybe"}, "Choose accept, edit or reject"),
+    ],
+)
+def test_an_invalid_decision_is_refused_and_changes_nothing(review_items, physician, fields, message):
+    assignment = held(physician)
+    with pytest.raises(ReviewError, match=message):
+        submit_decision(reviewer=physician, assignment_id=assignment.pk, **fields)
+    assert not Decision.objects.exists() and not ItemRevision.objects.exists()
+    assignment.refresh_from_db()
+    assert assignment.status == Assignment.Status.ACTIVE
+    assert ReviewItem.objects.get(pk=assignment.item_id).status == "pending"
+
+
+def test_an_unchanged_edit_is_refused(review_items, physician):
+    assignment = held(physician)
+    candidate = assignment.item.candidate
+    with pytest.raises(ReviewError, match="did not change anything"):
+        submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="edit",
+                        instruction=candidate.instruction, task_input=candidate.input, output=candidate.output)
+
+
+def test_a_decision_on_an_item_not_claimed_by_the_reviewer_is_refused(review_items, physician, physician2):
+    assignment = held(physician)
+    with pytest.raises(ReviewError, match="not assigned to you"):
+        submit_decision(reviewer=physician2, assignment_id=assignment.pk, verdict="accept")
+    assert not Decision.objects.exists()
+
+
+def test_submitting_the_same_decision_twice_stores_one(review_items, physician):
+    assignment = held(physician)
+    first = submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="reject", reasons=["unsafe"])
+    second = submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="reject", reasons=["unsafe"])
+    assert first == second
+    assert Decision.objects.count() == 1
+
+
+def test_submitting_the_same_edit_twice_stores_one_version(review_items, physician):
+    assignment = held(physician)
+    fields = {"verdict": "edit", "instruction": "Fixed instruction", "task_input": "", "output": "Fixed."}
+    submit_decision(reviewer=physician, assignment_id=assignment.pk, **fields)
+    submit_decision(reviewer=physician, assignment_id=assignment.pk, **fields)
+    assert (Decision.objects.count(), ItemRevision.objects.count()) == (1, 1)
+
+
+def test_a_different_second_decision_is_refused_and_the_first_stands(review_items, physician):
+    assignment = held(physician)
+    submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="accept")
+    with pytest.raises(ReviewError, match="already decided"):
+        submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="reject", reasons=["unsafe"])
+    assert Decision.objects.get().verdict == "accept"
+
+
+def test_an_edit_based_on_a_stale_version_is_refused(review_items, physician, physician2):
+    item = review_items[0]
+    item.required_reviews = 2
+    item.save()
+    first, second = held(physician), held(physician2)
+    assert first.item_id == second.item_id == item.pk
+    submit_decision(reviewer=physician, assignment_id=first.pk, verdict="edit", instruction="A", output="B",
+                    based_on=0)
+    with pytest.raises(ReviewError, match="edited since you opened it"):
+        submit_decision(reviewer=physician2, assignment_id=second.pk, verdict="edit", instruction="C",
+                        output="D", based_on=0)
+    assert ItemRevision.objects.count() == 1
+
+
+def test_disagreeing_double_reviews_go_to_adjudication(review_items, physician, physician2):
+    item = review_items[0]
+    item.required_reviews = 2
+    item.save()
+    first, second = held(physician), held(physician2)
+    submit_decision(reviewer=physician, assignment_id=first.pk, verdict="accept")
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+    submit_decision(reviewer=physician2, assignment_id=second.pk, verdict="reject", reasons=["unsafe"])
+    assert ReviewItem.objects.get(pk=item.pk).status == "needs_adjudication"

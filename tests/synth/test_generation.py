@@ -1,0 +1,143 @@
+import pytest
+
+from review.models import ReviewItem
+from synth.generation import GenerationError, cancel_run, execute_run, launch_run
+from synth.models import Candidate, Domain, GenerationRun, QualityResult, SeedTask, Teacher
+from synth.quality.exact import content_hash, normalize
+
+
+@pytest.fixture
+def launch(django_capture_on_commit_callbacks):
+    """Launch a run as the launch page does; its task runs inline once the launch commits."""
+
+    def launch(teacher, **overrides):
+        options = {"teacher": teacher, "technique": "self_instruct", "requested_count": 12, "sample_rate": 0.5}
+        with django_capture_on_commit_callbacks(execute=True):
+            return launch_run(**(options | overrides))
+
+    return launch
+
+
+def test_a_run_generates_the_requested_number_of_candidates(launch, demo_config):
+    run = launch(demo_config, requested_count=12)
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.COMPLETED
+    assert run.candidates.count() == 12 == run.generated_count
+    assert run.teacher_calls > 0 and run.input_tokens > 0 and run.output_tokens > 0
+
+
+def test_every_candidate_carries_its_technique_domain_and_provenance(launch, demo_config):
+    run = launch(demo_config, requested_count=4, domains=[Domain.objects.get(slug="cardiology")])
+    assert run.candidates.count() == 4
+    for candidate in run.candidates.all():
+        assert candidate.technique == "self_instruct"
+        assert candidate.domain.slug == "cardiology"
+        assert candidate.teacher_provider == "offline"
+        assert "offline" in candidate.teacher_label
+        assert candidate.provenance["prompt_template"] == "self_instruct/1"
+        assert "Clinical domain: Cardiology" in candidate.provenance["instruction_prompt"]
+        assert candidate.instruction and candidate.output
+
+
+def test_exact_duplicates_are_filtered_with_the_record_they_repeat(launch, demo_config):
+    # Neonatology has one seed task, so the offline teacher repeats itself: the gate must catch it.
+    run = launch(demo_config, requested_count=12, domains=[Domain.objects.get(slug="neonatology")])
+    run.refresh_from_db()
+    filtered = run.candidates.filter(status=Candidate.Status.FILTERED)
+    assert filtered.count() == run.filtered_count > 0
+    for candidate in filtered:
+        result = QualityResult.objects.get(candidate=candidate, check_name="exact_duplicate")
+        assert not result.passed
+        original = Candidate.objects.get(pk=result.evidence["duplicate_of"]["id"])
+        assert original.status == Candidate.Status.PASSED
+        assert normalize(original.instruction) == normalize(candidate.instruction)
+    kept = run.candidates.filter(status=Candidate.Status.PASSED)
+    assert kept.values("content_hash").distinct().count() == kept.count()
+
+
+def test_a_candidate_repeating_a_seed_task_is_filtered(launch, demo_config):
+    seed = SeedTask.objects.first()
+    run = launch(demo_config, requested_count=1)
+    candidate = run.candidates.get()
+    candidate.instruction, candidate.input = f"  {seed.instruction.upper()} ", seed.input
+    candidate.content_hash = content_hash(candidate.instruction, candidate.input)
+    candidate.status = Candidate.Status.PENDING
+    candidate.save()
+    from synth.quality.gate import apply_gate
+
+    apply_gate(candidate)
+    assert candidate.status == Candidate.Status.FILTERED
+    result = candidate.quality_results.get()
+    assert result.evidence["duplicate_of"] == {"kind": "seed_task", "id": seed.pk}
+    assert candidate.quality_results.count() == 1  # re-running the gate replaced, not duplicated
+
+
+def test_the_configured_share_of_passed_candidates_lands_in_the_review_queue(launch, demo_config):
+    run = launch(demo_config, requested_count=20, sample_rate=0.5,
+                 domains=[Domain.objects.get(slug="infectious-disease")])
+    run.refresh_from_db()
+    passed = run.candidates.filter(status=Candidate.Status.PASSED).count()
+    sampled = ReviewItem.objects.filter(batch__run=run)
+    assert sampled.count() == run.sampled_count == round(passed * 0.5)
+    assert all(item.candidate.status == Candidate.Status.PASSED for item in sampled)
+
+
+def test_high_risk_domains_are_always_reviewed(launch, demo_config):
+    run = launch(demo_config, requested_count=6, sample_rate=0.0,
+                 domains=[Domain.objects.get(slug="neonatology")])
+    passed = run.candidates.filter(status=Candidate.Status.PASSED).count()
+    assert ReviewItem.objects.filter(batch__run=run).count() == passed > 0
+
+
+def test_a_resumed_run_continues_without_duplicating_records(launch, demo_config, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    run = launch(demo_config, requested_count=10)
+    # A worker that died after storing some candidates: the run is RUNNING with part of its work done.
+    GenerationRun.objects.filter(pk=run.pk).update(status=GenerationRun.Status.RUNNING, requested_count=4)
+    execute_run(run.pk)
+    GenerationRun.objects.filter(pk=run.pk).update(status=GenerationRun.Status.RUNNING, requested_count=10)
+    execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.COMPLETED
+    assert list(run.candidates.values_list("sequence", flat=True)) == list(range(1, 11))
+    assert run.generated_count == 10
+
+
+def test_executing_a_finished_run_again_changes_nothing(launch, demo_config):
+    run = launch(demo_config, requested_count=4)
+    before = (Candidate.objects.count(), ReviewItem.objects.count())
+    execute_run(run.pk)
+    assert (Candidate.objects.count(), ReviewItem.objects.count()) == before
+
+
+def test_a_cancelled_run_stops_and_keeps_what_it_made(launch, demo_config, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    run = launch(demo_config, requested_count=8)
+    assert cancel_run(run)
+    execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.CANCELLED
+    assert run.candidates.count() == 0
+    assert not cancel_run(run)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"technique": "telepathy"}, "not available"),
+        ({"requested_count": 0}, "between 1 and"),
+        ({"requested_count": 10_001}, "between 1 and"),
+        ({"sample_rate": 1.5}, "between 0 % and 100 %"),
+    ],
+)
+def test_bad_launch_settings_are_refused_and_create_nothing(launch, demo_config, overrides, message):
+    with pytest.raises(GenerationError, match=message):
+        launch(demo_config, **overrides)
+    assert GenerationRun.objects.count() == 0
+
+
+def test_a_teacher_without_its_api_key_is_refused_naming_the_variable(launch, demo_config):
+    teacher = Teacher.objects.create(name="gpt", provider="openai", model="gpt-4.1", api_key_env="MISSING_API_KEY")
+    with pytest.raises(GenerationError, match="MISSING_API_KEY"):
+        launch(teacher)
+    assert GenerationRun.objects.count() == 0
