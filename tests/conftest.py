@@ -90,3 +90,38 @@ def review_items(demo_config, django_capture_on_commit_callbacks):
     items = list(ReviewItem.objects.order_by("pk"))
     assert len(items) >= 3, "the offline run should leave at least three items to review"
     return items
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database this test uses, for a process the test starts."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def task_worker(transactional_db, settings):
+    """A real `manage.py db_worker` process on the test database; tasks go through the database queue."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "DEBUG": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -153,12 +153,13 @@ class AnthropicTeacher:
         message = f"The teacher answered HTTP {status}"
         if hint := STATUS_HINTS.get(status):
             message += f" ({hint})"
-        if retry_after := exc.response.headers.get("retry-after"):
-            message += f", asking to wait {retry_after} s"
         if exc.api_message:
             message += f": {exc.api_message.rstrip('.')}"
+        message += "."
+        if retry_after := exc.response.headers.get("retry-after"):
+            message += f" Retry-After: {retry_after}."
         return TeacherError(
-            self._redact(message + "."),
+            self._redact(message),
             permanent=status < 500 and status not in TEMPORARY_STATUSES,
             raw=self._redact(exc.response.text),
         )

@@ -130,16 +130,18 @@ class OpenAITeacher:
                 self._redact(f"The teacher's response was unusable: {exc.message}"), permanent=False
             )
         status = exc.status_code
+        # vLLM and OpenAI both put a "message" in the error object; other bodies stay in raw only.
         detail = exc.body.get("message") if isinstance(exc.body, dict) else None
         message = f"The teacher answered HTTP {status}"
         if hint := STATUS_HINTS.get(status):
             message += f" ({hint})"
-        if retry_after := exc.response.headers.get("retry-after"):
-            message += f", asking to wait {retry_after} s"
-        if detail:
+        if isinstance(detail, str) and detail:
             message += f": {detail.rstrip('.')}"
+        message += "."
+        if retry_after := exc.response.headers.get("retry-after"):
+            message += f" Retry-After: {retry_after}."
         return TeacherError(
-            self._redact(message + "."),
+            self._redact(message),
             permanent=status < 500 and status not in TEMPORARY_STATUSES,
             raw=self._redact(exc.response.text),
         )

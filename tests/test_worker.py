@@ -1,0 +1,38 @@
+"""A generation run and an export go through the database queue and a real db_worker process."""
+
+import time
+
+from django_tasks_db.models import DBTaskResult
+
+from review.exports.build import request_export
+from review.models import Export, ReviewItem
+from synth.generation import launch_run
+from synth.models import GenerationRun
+
+
+def wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for the worker")
+
+
+def test_a_real_worker_runs_a_generation_run_and_an_export(task_worker, demo_config, data_lead):
+    run = launch_run(teacher=demo_config, technique="self_instruct", requested_count=8, sample_rate=1.0)
+    assert DBTaskResult.objects.filter(task_path="synth.tasks.run_generation").exists()
+
+    def finished():
+        run.refresh_from_db()
+        return not run.is_active
+
+    wait_for(finished)
+    assert run.status == GenerationRun.Status.COMPLETED, run.error
+    assert run.candidates.count() == 8
+    assert ReviewItem.objects.filter(batch__run=run).count() == run.sampled_count > 0
+
+    export = request_export(kind="sft", format="jsonl", created_by=data_lead)
+    wait_for(lambda: Export.objects.get(pk=export.pk).status in {"ready", "failed"})
+    assert Export.objects.get(pk=export.pk).status == "ready"
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
