@@ -145,7 +145,7 @@ SECURE_CSP = {
 }
 
 # Product settings.
-EXPORT_ROOT = VAR_DIR / "exports"
+EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))  # shared by web and workers
 REVIEW_LEASE_MINUTES = int(os.environ.get("REVIEW_LEASE_MINUTES", "30"))
 DEFAULT_SAMPLE_RATE = float(os.environ.get("DEFAULT_SAMPLE_RATE", "0.5"))
 # Provider keys are read from the environment variable each Teacher names, at call time.

@@ -41,7 +41,9 @@ def ensure_roles() -> None:
         group, _ = Group.objects.get_or_create(name=role)
         for dotted in permissions:
             app_label, codename = dotted.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
 
 
 def role_required(permission: str) -> Callable:

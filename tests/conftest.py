@@ -114,10 +114,19 @@ def task_worker(transactional_db, settings):
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "DEBUG": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "EXPORT_ROOT": str(settings.EXPORT_ROOT),
+        "DEBUG": "0",
+    }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield process
     process.terminate()

@@ -62,7 +62,9 @@ class ThrowawayPostgres:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
-                raise pytest.UsageError(f"There is no 'postgres' system user to run the server as. {INSTALL_HINT}") from None
+                raise pytest.UsageError(
+                    f"There is no 'postgres' system user to run the server as. {INSTALL_HINT}"
+                ) from None
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
 
@@ -76,16 +78,49 @@ class ThrowawayPostgres:
             raise pytest.UsageError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 
     def start(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--no-sync")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         # Durability is not what these tests measure; skipping fsync makes them fast.
         options = f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                  str(self.root / "server.log"), "-w", "start")
-        self._run(str(self.bin / "createdb"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "studio")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "start",
+        )
+        self._run(
+            str(self.bin / "createdb"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "studio"
+        )
 
     def stop(self) -> None:
         if self.data.exists():
-            subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                            "-w", "stop"], capture_output=True, check=False)
+            subprocess.run(
+                [
+                    *self.as_user,
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+                capture_output=True,
+                check=False,
+            )
         shutil.rmtree(self.root, ignore_errors=True)

@@ -6,11 +6,19 @@ from synth.models import Domain, SeedTask, Teacher
 
 def test_seed_demo_is_idempotent(db):
     call_command("seed_demo")
-    counts = (Domain.objects.count(), SeedTask.objects.count(), Teacher.objects.count(),
-              get_user_model().objects.count())
+    counts = (
+        Domain.objects.count(),
+        SeedTask.objects.count(),
+        Teacher.objects.count(),
+        get_user_model().objects.count(),
+    )
     call_command("seed_demo")
-    assert counts == (Domain.objects.count(), SeedTask.objects.count(), Teacher.objects.count(),
-                      get_user_model().objects.count())
+    assert counts == (
+        Domain.objects.count(),
+        SeedTask.objects.count(),
+        Teacher.objects.count(),
+        get_user_model().objects.count(),
+    )
     assert Teacher.objects.get(name="offline").provider == "offline"
 
 

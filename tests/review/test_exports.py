@@ -18,11 +18,18 @@ def decided(review_items, physician):
     accepted = next_assignment()
     submit_decision(reviewer=physician, assignment_id=accepted.pk, verdict="accept")
     edited = next_assignment()
-    submit_decision(reviewer=physician, assignment_id=edited.pk, verdict="edit",
-                    instruction=edited.item.candidate.instruction, task_input=edited.item.candidate.input,
-                    output="Physician's corrected answer.")
+    submit_decision(
+        reviewer=physician,
+        assignment_id=edited.pk,
+        verdict="edit",
+        instruction=edited.item.candidate.instruction,
+        task_input=edited.item.candidate.input,
+        output="Physician's corrected answer.",
+    )
     rejected = next_assignment()
-    submit_decision(reviewer=physician, assignment_id=rejected.pk, verdict="reject", reasons=["factually_wrong"])
+    submit_decision(
+        reviewer=physician, assignment_id=rejected.pk, verdict="reject", reasons=["factually_wrong"]
+    )
     return {"accepted": accepted.item, "edited": edited.item, "rejected": rejected.item}
 
 
@@ -30,12 +37,16 @@ def read_jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_the_sft_export_holds_exactly_the_approved_records(decided, data_lead, client_for, settings,
-                                                           django_capture_on_commit_callbacks):
+def test_the_sft_export_holds_exactly_the_approved_records(
+    decided, data_lead, client_for, settings, django_capture_on_commit_callbacks
+):
     client = client_for(data_lead)
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post(reverse("review:export_create"), {"kind": "sft", "format": "jsonl"},
-                        headers={"HX-Request": "true"})
+        r = client.post(
+            reverse("review:export_create"),
+            {"kind": "sft", "format": "jsonl"},
+            headers={"HX-Request": "true"},
+        )
     assert r.status_code == 200
     export = Export.objects.get()
     assert export.status == "ready" and export.record_count == 2
@@ -84,8 +95,9 @@ def test_physicians_cannot_see_the_dashboard_or_export(client_for, physician, de
     assert not Export.objects.exists()
 
 
-def test_physicians_cannot_download_an_export(client_for, physician, data_lead, decided,
-                                              django_capture_on_commit_callbacks):
+def test_physicians_cannot_download_an_export(
+    client_for, physician, data_lead, decided, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         client_for(data_lead).post(reverse("review:export_create"), {"kind": "sft", "format": "jsonl"})
     export = Export.objects.get()
@@ -93,8 +105,9 @@ def test_physicians_cannot_download_an_export(client_for, physician, data_lead, 
 
 
 def test_an_unknown_export_format_gets_a_message(client_for, data_lead, db):
-    r = client_for(data_lead).post(reverse("review:export_create"), {"kind": "sft", "format": "xlsx"},
-                                   headers={"HX-Request": "true"})
+    r = client_for(data_lead).post(
+        reverse("review:export_create"), {"kind": "sft", "format": "xlsx"}, headers={"HX-Request": "true"}
+    )
     assert r.status_code == 422 and "Choose an export kind and format" in r.text
     assert not Export.objects.exists()
 

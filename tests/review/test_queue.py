@@ -54,9 +54,15 @@ def test_accept_decides_the_item(review_items, physician):
 def test_an_edit_is_stored_as_a_new_version_and_the_original_stays(review_items, physician):
     assignment = held(physician)
     original = assignment.item.candidate.output
-    submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="edit",
-                    instruction=assignment.item.candidate.instruction, task_input="", output="Corrected answer.",
-                    based_on=0)
+    submit_decision(
+        reviewer=physician,
+        assignment_id=assignment.pk,
+        verdict="edit",
+        instruction=assignment.item.candidate.instruction,
+        task_input="",
+        output="Corrected answer.",
+        based_on=0,
+    )
     item = ReviewItem.objects.get(pk=assignment.item_id)
     assert item.final_verdict == "edit"
     assert item.final_revision.output == "Corrected answer."
@@ -67,8 +73,12 @@ def test_an_edit_is_stored_as_a_new_version_and_the_original_stays(review_items,
 
 def test_reject_needs_a_reason_and_stores_it(review_items, physician):
     assignment = held(physician)
-    submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="reject",
-                    reasons=["factually_wrong", "unsafe"])
+    submit_decision(
+        reviewer=physician,
+        assignment_id=assignment.pk,
+        verdict="reject",
+        reasons=["factually_wrong", "unsafe"],
+    )
     decision = Decision.objects.get()
     assert decision.reasons == ["factually_wrong", "unsafe"]
     assert ReviewItem.objects.get(pk=assignment.item_id).final_verdict == "reject"
@@ -99,8 +109,14 @@ def test_an_unchanged_edit_is_refused(review_items, physician):
     assignment = held(physician)
     candidate = assignment.item.candidate
     with pytest.raises(ReviewError, match="did not change anything"):
-        submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="edit",
-                        instruction=candidate.instruction, task_input=candidate.input, output=candidate.output)
+        submit_decision(
+            reviewer=physician,
+            assignment_id=assignment.pk,
+            verdict="edit",
+            instruction=candidate.instruction,
+            task_input=candidate.input,
+            output=candidate.output,
+        )
 
 
 def test_a_decision_on_an_item_not_claimed_by_the_reviewer_is_refused(review_items, physician, physician2):
@@ -112,8 +128,12 @@ def test_a_decision_on_an_item_not_claimed_by_the_reviewer_is_refused(review_ite
 
 def test_submitting_the_same_decision_twice_stores_one(review_items, physician):
     assignment = held(physician)
-    first = submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="reject", reasons=["unsafe"])
-    second = submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="reject", reasons=["unsafe"])
+    first = submit_decision(
+        reviewer=physician, assignment_id=assignment.pk, verdict="reject", reasons=["unsafe"]
+    )
+    second = submit_decision(
+        reviewer=physician, assignment_id=assignment.pk, verdict="reject", reasons=["unsafe"]
+    )
     assert first == second
     assert Decision.objects.count() == 1
 
@@ -140,11 +160,18 @@ def test_an_edit_based_on_a_stale_version_is_refused(review_items, physician, ph
     item.save()
     first, second = held(physician), held(physician2)
     assert first.item_id == second.item_id == item.pk
-    submit_decision(reviewer=physician, assignment_id=first.pk, verdict="edit", instruction="A", output="B",
-                    based_on=0)
+    submit_decision(
+        reviewer=physician, assignment_id=first.pk, verdict="edit", instruction="A", output="B", based_on=0
+    )
     with pytest.raises(ReviewError, match="edited since you opened it"):
-        submit_decision(reviewer=physician2, assignment_id=second.pk, verdict="edit", instruction="C",
-                        output="D", based_on=0)
+        submit_decision(
+            reviewer=physician2,
+            assignment_id=second.pk,
+            verdict="edit",
+            instruction="C",
+            output="D",
+            based_on=0,
+        )
     assert ItemRevision.objects.count() == 1
 
 

@@ -27,7 +27,9 @@ def test_the_review_page_shows_one_item_with_its_source(reviewer_client, physici
 def test_a_decision_over_htmx_returns_the_next_item_as_a_fragment(reviewer_client, physician, review_items):
     reviewer_client.get(reverse("review:review"))
     assignment = current_assignment(physician)
-    r = reviewer_client.post(reverse("review:decide", args=[assignment.pk]), {"verdict": "accept"}, headers=HTMX)
+    r = reviewer_client.post(
+        reverse("review:decide", args=[assignment.pk]), {"verdict": "accept"}, headers=HTMX
+    )
     assert r.status_code == 200
     assert r.text.lstrip().startswith('<section id="item"')
     assert review_items[1].candidate.instruction in r.text
@@ -36,11 +38,15 @@ def test_a_decision_over_htmx_returns_the_next_item_as_a_fragment(reviewer_clien
 
 def test_a_decision_without_htmx_redirects_back_to_the_queue(reviewer_client, physician, review_items):
     reviewer_client.get(reverse("review:review"))
-    r = reviewer_client.post(reverse("review:decide", args=[current_assignment(physician).pk]), {"verdict": "accept"})
+    r = reviewer_client.post(
+        reverse("review:decide", args=[current_assignment(physician).pk]), {"verdict": "accept"}
+    )
     assert r.status_code == 302 and r.url == reverse("review:review")
 
 
-def test_an_empty_edit_gets_a_message_keeps_the_text_and_stores_nothing(reviewer_client, physician, review_items):
+def test_an_empty_edit_gets_a_message_keeps_the_text_and_stores_nothing(
+    reviewer_client, physician, review_items
+):
     reviewer_client.get(reverse("review:review"))
     assignment = current_assignment(physician)
     r = reviewer_client.post(
@@ -56,8 +62,9 @@ def test_an_empty_edit_gets_a_message_keeps_the_text_and_stores_nothing(reviewer
 
 def test_a_reject_without_a_reason_gets_a_message(reviewer_client, physician, review_items):
     reviewer_client.get(reverse("review:review"))
-    r = reviewer_client.post(reverse("review:decide", args=[current_assignment(physician).pk]),
-                             {"verdict": "reject"}, headers=HTMX)
+    r = reviewer_client.post(
+        reverse("review:decide", args=[current_assignment(physician).pk]), {"verdict": "reject"}, headers=HTMX
+    )
     assert r.status_code == 422 and "at least one reason" in r.text
     assert not Decision.objects.exists()
 
@@ -65,8 +72,9 @@ def test_a_reject_without_a_reason_gets_a_message(reviewer_client, physician, re
 def test_deciding_on_someone_elses_item_is_refused(client_for, physician, physician2, review_items):
     client_for(physician).get(reverse("review:review"))
     theirs = current_assignment(physician)
-    r = client_for(physician2).post(reverse("review:decide", args=[theirs.pk]), {"verdict": "accept"},
-                                    headers=HTMX)
+    r = client_for(physician2).post(
+        reverse("review:decide", args=[theirs.pk]), {"verdict": "accept"}, headers=HTMX
+    )
     assert r.status_code == 422 and "not assigned to you" in r.text
     assert not Decision.objects.exists()
 
@@ -82,7 +90,10 @@ def test_a_double_submit_stores_one_decision(reviewer_client, physician, review_
 
 def test_the_decide_endpoint_rejects_get(reviewer_client, physician, review_items):
     reviewer_client.get(reverse("review:review"))
-    assert reviewer_client.get(reverse("review:decide", args=[current_assignment(physician).pk])).status_code == 405
+    assert (
+        reviewer_client.get(reverse("review:decide", args=[current_assignment(physician).pk])).status_code
+        == 405
+    )
 
 
 def test_a_data_lead_cannot_review_or_edit_records(client_for, physician, data_lead, review_items):
@@ -90,8 +101,10 @@ def test_a_data_lead_cannot_review_or_edit_records(client_for, physician, data_l
     assignment = current_assignment(physician)
     client = client_for(data_lead)
     assert client.get(reverse("review:review")).status_code == 403
-    r = client.post(reverse("review:decide", args=[assignment.pk]),
-                    {"verdict": "edit", "instruction": "x", "output": "changed"})
+    r = client.post(
+        reverse("review:decide", args=[assignment.pk]),
+        {"verdict": "edit", "instruction": "x", "output": "changed"},
+    )
     assert r.status_code == 403
     assert not Decision.objects.exists()
 
@@ -117,8 +130,9 @@ def test_decisions_without_a_csrf_token_are_refused(client, physician, review_it
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(physician)
     strict.get(reverse("review:review"))
-    r = strict.post(reverse("review:decide", args=[current_assignment(physician).pk]), {"verdict": "accept"},
-                    headers=HTMX)
+    r = strict.post(
+        reverse("review:decide", args=[current_assignment(physician).pk]), {"verdict": "accept"}, headers=HTMX
+    )
     assert r.status_code == 403
     assert not Decision.objects.exists()
 

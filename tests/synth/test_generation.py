@@ -11,7 +11,12 @@ def launch(django_capture_on_commit_callbacks):
     """Launch a run as the launch page does; its task runs inline once the launch commits."""
 
     def launch(teacher, **overrides):
-        options = {"teacher": teacher, "technique": "self_instruct", "requested_count": 12, "sample_rate": 0.5}
+        options = {
+            "teacher": teacher,
+            "technique": "self_instruct",
+            "requested_count": 12,
+            "sample_rate": 0.5,
+        }
         with django_capture_on_commit_callbacks(execute=True):
             return launch_run(**(options | overrides))
 
@@ -73,8 +78,12 @@ def test_a_candidate_repeating_a_seed_task_is_filtered(launch, demo_config):
 
 
 def test_the_configured_share_of_passed_candidates_lands_in_the_review_queue(launch, demo_config):
-    run = launch(demo_config, requested_count=20, sample_rate=0.5,
-                 domains=[Domain.objects.get(slug="infectious-disease")])
+    run = launch(
+        demo_config,
+        requested_count=20,
+        sample_rate=0.5,
+        domains=[Domain.objects.get(slug="infectious-disease")],
+    )
     run.refresh_from_db()
     passed = run.candidates.filter(status=Candidate.Status.PASSED).count()
     sampled = ReviewItem.objects.filter(batch__run=run)
@@ -83,8 +92,9 @@ def test_the_configured_share_of_passed_candidates_lands_in_the_review_queue(lau
 
 
 def test_high_risk_domains_are_always_reviewed(launch, demo_config):
-    run = launch(demo_config, requested_count=6, sample_rate=0.0,
-                 domains=[Domain.objects.get(slug="neonatology")])
+    run = launch(
+        demo_config, requested_count=6, sample_rate=0.0, domains=[Domain.objects.get(slug="neonatology")]
+    )
     passed = run.candidates.filter(status=Candidate.Status.PASSED).count()
     assert ReviewItem.objects.filter(batch__run=run).count() == passed > 0
 
@@ -137,7 +147,9 @@ def test_bad_launch_settings_are_refused_and_create_nothing(launch, demo_config,
 
 
 def test_a_teacher_without_its_api_key_is_refused_naming_the_variable(launch, demo_config):
-    teacher = Teacher.objects.create(name="gpt", provider="openai", model="gpt-4.1", api_key_env="MISSING_API_KEY")
+    teacher = Teacher.objects.create(
+        name="gpt", provider="openai", model="gpt-4.1", api_key_env="MISSING_API_KEY"
+    )
     with pytest.raises(GenerationError, match="MISSING_API_KEY"):
         launch(teacher)
     assert GenerationRun.objects.count() == 0

@@ -42,7 +42,8 @@ def test_its_answers_state_the_icd_facts_of_the_condition_asked_about():
 
 def test_it_says_so_when_it_has_no_answer():
     reply = OfflineTeacher().complete(
-        [{"role": "user", "content": output_prompt("Write a haiku about the heart.", "")}], schema=OUTPUT_SCHEMA
+        [{"role": "user", "content": output_prompt("Write a haiku about the heart.", "")}],
+        schema=OUTPUT_SCHEMA,
     )
     assert "no reference answer" in reply.data["output"]
 

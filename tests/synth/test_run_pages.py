@@ -10,8 +10,13 @@ def admin_client(client_for, administrator):
 
 
 def launch_data(offline_teacher, **overrides):
-    return {"teacher": offline_teacher.pk, "technique": "self_instruct", "requested_count": 5, "sample_percent": 100,
-            **overrides}
+    return {
+        "teacher": offline_teacher.pk,
+        "technique": "self_instruct",
+        "requested_count": 5,
+        "sample_percent": 100,
+        **overrides,
+    }
 
 
 def test_it_launches_a_run_and_shows_its_page(admin_client, demo_config, django_capture_on_commit_callbacks):
@@ -27,8 +32,9 @@ def test_it_launches_a_run_and_shows_its_page(admin_client, demo_config, django_
 
 
 def test_the_run_page_serves_only_its_progress_fragment_to_htmx(admin_client, demo_config):
-    run = GenerationRun.objects.create(teacher=demo_config, technique="self_instruct", requested_count=3,
-                                       sample_rate=1)
+    run = GenerationRun.objects.create(
+        teacher=demo_config, technique="self_instruct", requested_count=3, sample_rate=1
+    )
     r = admin_client.get(reverse("synth:run_detail", args=[run.pk]), headers={"HX-Request": "true"})
     assert r.status_code == 200
     assert r.text.lstrip().startswith('<section id="progress"')
@@ -37,8 +43,9 @@ def test_the_run_page_serves_only_its_progress_fragment_to_htmx(admin_client, de
 
 
 def test_a_finished_run_stops_polling(admin_client, demo_config):
-    run = GenerationRun.objects.create(teacher=demo_config, technique="self_instruct", requested_count=3,
-                                       sample_rate=1, status="completed")
+    run = GenerationRun.objects.create(
+        teacher=demo_config, technique="self_instruct", requested_count=3, sample_rate=1, status="completed"
+    )
     r = admin_client.get(reverse("synth:run_detail", args=[run.pk]), headers={"HX-Request": "true"})
     assert "hx-trigger" not in r.text
 
@@ -61,8 +68,9 @@ def test_bad_launch_input_gets_a_message_and_launches_nothing(admin_client, demo
 
 
 def test_it_cancels_a_queued_run(admin_client, demo_config):
-    run = GenerationRun.objects.create(teacher=demo_config, technique="self_instruct", requested_count=3,
-                                       sample_rate=1)
+    run = GenerationRun.objects.create(
+        teacher=demo_config, technique="self_instruct", requested_count=3, sample_rate=1
+    )
     r = admin_client.post(reverse("synth:run_cancel", args=[run.pk]))
     assert r.status_code == 302
     run.refresh_from_db()
@@ -70,14 +78,17 @@ def test_it_cancels_a_queued_run(admin_client, demo_config):
 
 
 def test_the_run_list_shows_runs(admin_client, demo_config):
-    GenerationRun.objects.create(teacher=demo_config, technique="self_instruct", requested_count=3, sample_rate=1)
+    GenerationRun.objects.create(
+        teacher=demo_config, technique="self_instruct", requested_count=3, sample_rate=1
+    )
     r = admin_client.get(reverse("synth:run_list"))
     assert r.status_code == 200 and "Self-Instruct" in r.text
 
 
 def test_cancel_rejects_get(admin_client, demo_config):
-    run = GenerationRun.objects.create(teacher=demo_config, technique="self_instruct", requested_count=3,
-                                       sample_rate=1)
+    run = GenerationRun.objects.create(
+        teacher=demo_config, technique="self_instruct", requested_count=3, sample_rate=1
+    )
     assert admin_client.get(reverse("synth:run_cancel", args=[run.pk])).status_code == 405
 
 

@@ -1,0 +1,37 @@
+# The README's two commands. Each sets up what it needs: a virtual environment with the project
+# and its test tools, installed from pyproject.toml whenever that file changes.
+
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ADDR ?= 127.0.0.1:8000
+
+.PHONY: demo test lint format clean
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed (Django 6): install it, or use pyenv with this folder'"'"'s .python-version.")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo --addr $(ADDR)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start themselves.
+test: lint
+	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --postgres
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var/test.sqlite3* .pytest_cache .ruff_cache
