@@ -13,6 +13,25 @@ from synth.models import Teacher
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """Let the test database be dropped at the end of the session.
+
+    Django keeps connections in context-local storage, and Playwright's event loop runs tests in more
+    than one context, so a connection opened in one is not closed from another: end them here.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     # Background tasks run inline unless a test starts a real worker (tests/test_worker.py).

@@ -40,8 +40,11 @@ def browser_type_launch_args(browser_type_launch_args):
 def login(live_server, browser):
     """A new browser context logged in as the given user, returning its page."""
 
+    contexts = []
+
     def login_as(user):
         context = browser.new_context(accept_downloads=True)
+        contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.goto(f"{live_server.url}/accounts/login/")
@@ -51,4 +54,6 @@ def login(live_server, browser):
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
         return page
 
-    return login_as
+    yield login_as
+    for context in contexts:  # before the live server stops, so no request is left half-served
+        context.close()
