@@ -10,7 +10,7 @@ from synth.demo_data import DEMO_USERS
 
 
 def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops the demo the way Ctrl-C does
+    raise KeyboardInterrupt  # every stop signal stops the demo the way Ctrl-C does
 
 
 class Command(BaseCommand):
@@ -30,7 +30,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nThe studio is running at http://{addr}/"))
         self.stdout.write("Log in as one of: " + ", ".join(f"{u} / {p}" for u, p, *_ in DEMO_USERS))
         self.stdout.write("Press Ctrl-C to stop the web server and the worker.\n")
-        signal.signal(signal.SIGTERM, _stop)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop_signal, _stop)
         try:
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
