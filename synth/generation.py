@@ -81,6 +81,20 @@ def execute_run(run_id: int) -> None:
     run = GenerationRun.objects.select_related("teacher").get(pk=run_id)
     if not run.is_active:
         return
+    try:
+        _generate(run)
+    except Exception as error:
+        # A bug must not leave the run looking busy forever; the task itself is marked failed too.
+        logger.exception("Run %s failed unexpectedly", run.pk)
+        _fail(
+            run,
+            f"The run stopped on an unexpected error ({type(error).__name__}). Its candidates so far "
+            "are kept; the server log has the details.",
+        )
+        raise
+
+
+def _generate(run: GenerationRun) -> None:
     GenerationRun.objects.filter(pk=run.pk).update(
         status=GenerationRun.Status.RUNNING, started_at=run.started_at or timezone.now()
     )
