@@ -17,6 +17,19 @@ class Verdict(models.TextChoices):
 APPROVING_VERDICTS = (Verdict.ACCEPT, Verdict.EDIT)
 
 
+class Preference(models.TextChoices):
+    """A physician's choice on a preference pair, named by the candidate field holding the response.
+
+    A pair is accepted (or edited: the edit applies to the preferred response) with `output`,
+    `rejected_output` or `tie`; "both unacceptable" is a reject with `neither`.
+    """
+
+    OUTPUT = "output", "The judge's preferred response"
+    REJECTED_OUTPUT = "rejected_output", "The judge's other response"
+    TIE = "tie", "Tie"
+    NEITHER = "neither", "Both unacceptable"
+
+
 class RejectReason(models.TextChoices):
     FACTUALLY_WRONG = "factually_wrong", "Factually wrong"
     UNSAFE = "unsafe", "Unsafe"
@@ -34,6 +47,12 @@ class Batch(models.Model):
     sample_rate = models.FloatField()
     passed_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the data lead releases the unreviewed remainder of the batch (acceptance sampling);
+    # released-but-unreviewed records are marked as such in every export.
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name_plural = "batches"
@@ -55,6 +74,7 @@ class ReviewItem(models.Model):
     required_reviews = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=30, choices=Status, default=Status.PENDING)
     final_verdict = models.CharField(max_length=10, choices=Verdict, blank=True)
+    final_preference = models.CharField(max_length=20, choices=Preference, blank=True)
     final_revision = models.ForeignKey(
         "ItemRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -133,9 +153,11 @@ class Decision(models.Model):
     item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="decisions")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
     verdict = models.CharField(max_length=10, choices=Verdict)
+    preference = models.CharField(max_length=20, choices=Preference, blank=True)  # pairs only
     reasons = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
     revision = models.ForeignKey(ItemRevision, null=True, blank=True, on_delete=models.PROTECT)
+    seconds_spent = models.PositiveIntegerField(null=True, blank=True)  # from claim (or page view) to submit
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -157,6 +179,7 @@ class Adjudication(models.Model):
     item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="adjudications")
     adjudicator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=10, choices=Verdict)
+    preference = models.CharField(max_length=20, choices=Preference, blank=True)  # pairs only
     revision = models.ForeignKey(ItemRevision, null=True, blank=True, on_delete=models.PROTECT)
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -176,7 +176,12 @@ class Candidate(models.Model):
     instruction = models.TextField()
     input = models.TextField(blank=True)
     output = models.TextField()
+    # Preference pairs only: the response the judge ranked lower; `output` holds the higher-ranked one.
+    rejected_output = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
+    # Passed the gate but flagged (e.g. PHI findings): shown to reviewers with the flag, and kept out
+    # of exports unless a physician's edit replaced the text.
+    held_back = models.BooleanField(default=False)
     filter_reason = models.CharField(max_length=50, blank=True)
     content_hash = models.CharField(max_length=64, db_index=True)
     teacher_provider = models.CharField(max_length=20, choices=Teacher.Provider)
@@ -192,6 +197,10 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return f"Candidate {self.pk}: {self.instruction[:60]}"
+
+    @property
+    def is_pair(self) -> bool:
+        return bool(self.rejected_output)
 
     @property
     def teacher_label(self) -> str:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from review.models import APPROVING_VERDICTS, ReviewItem
 
 
 def approved_items() -> QuerySet[ReviewItem]:
-    """Items physicians approved (accepted, or accepted after editing), oldest first."""
+    """Items physicians approved (accepted, or accepted after editing), oldest first.
+
+    A candidate the gate held back (PHI findings) stays out unless a physician's edit replaced its text.
+    """
     return (
         ReviewItem.objects.filter(status=ReviewItem.Status.DECIDED, final_verdict__in=APPROVING_VERDICTS)
+        .filter(Q(candidate__held_back=False) | Q(final_revision__isnull=False))
         .select_related("candidate__domain", "final_revision")
         .order_by("pk")
     )

@@ -118,3 +118,12 @@ def test_the_export_file_appears_only_when_complete(decided, settings):
     export = build_export(Export.objects.create())
     path = export_path(export)
     assert path.exists() and not path.with_name(path.name + ".partial").exists()
+
+
+def test_a_held_back_candidate_is_exported_only_after_a_physicians_edit(decided):
+    from review.exports.records import sft_records
+    from synth.models import Candidate
+
+    Candidate.objects.filter(review_item__in=[decided["accepted"], decided["edited"]]).update(held_back=True)
+    ids = {record["id"] for record in sft_records()}
+    assert ids == {f"item-{decided['edited'].pk}"}
