@@ -216,6 +216,10 @@ class QualityResult(models.Model):
     candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="quality_results")
     check_name = models.CharField(max_length=50)
     passed = models.BooleanField()
+    # Passed, but with something a reviewer must see (PHI findings, an unverified code or drug).
+    flagged = models.BooleanField(default=False)
+    # A measured value where the check has one (ROUGE-L novelty, near-duplicate similarity).
+    score = models.FloatField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     evidence = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -226,4 +230,5 @@ class QualityResult(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.check_name}: {'pass' if self.passed else 'fail'}"
+        verdict = "fail" if not self.passed else "flagged" if self.flagged else "pass"
+        return f"{self.check_name}: {verdict}"

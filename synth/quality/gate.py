@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from synth.models import Candidate, QualityResult, SeedTask
 from synth.quality.exact import content_hash
+from synth.quality.phi import check_phi
+from synth.quality.verdict import Verdict
 
-
-@dataclass
-class Verdict:
-    check_name: str
-    passed: bool
-    reason: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict)
+__all__ = ["CHECKS", "Verdict", "apply_gate"]
 
 
 def check_exact_duplicate(candidate: Candidate) -> Verdict:
@@ -44,7 +37,7 @@ def check_exact_duplicate(candidate: Candidate) -> Verdict:
     return Verdict("exact_duplicate", True)
 
 
-CHECKS = (check_exact_duplicate,)
+CHECKS = (check_exact_duplicate, check_phi)
 
 
 def apply_gate(candidate: Candidate) -> Candidate:
@@ -54,10 +47,17 @@ def apply_gate(candidate: Candidate) -> Candidate:
         QualityResult.objects.update_or_create(
             candidate=candidate,
             check_name=verdict.check_name,
-            defaults={"passed": verdict.passed, "reason": verdict.reason, "evidence": verdict.evidence},
+            defaults={
+                "passed": verdict.passed,
+                "flagged": verdict.flagged,
+                "score": verdict.score,
+                "reason": verdict.reason,
+                "evidence": verdict.evidence,
+            },
         )
     failed = next((v for v in verdicts if not v.passed), None)
     candidate.status = Candidate.Status.FILTERED if failed else Candidate.Status.PASSED
     candidate.filter_reason = failed.check_name if failed else ""
-    candidate.save(update_fields=["status", "filter_reason"])
+    candidate.held_back = not failed and any(v.hold_back for v in verdicts)
+    candidate.save(update_fields=["status", "filter_reason", "held_back"])
     return candidate
