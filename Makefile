@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: demo test lint format clean
+.PHONY: install demo test lint format clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed (Django 6): install it, or use pyenv with this folder'"'"'s .python-version.")'
@@ -15,6 +15,8 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(INSTALLED)
+
+install: $(INSTALLED)
 
 demo: $(INSTALLED)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo --addr $(ADDR)

@@ -153,3 +153,14 @@ def task_worker(transactional_db, settings):
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """The environment of a process started as in production (PRODUCTION=1) from a test."""
+    import os
+    import secrets
+
+    # DEBUG may be set by a developer; DJANGO_ALLOW_ASYNC_UNSAFE is set for Playwright in this process,
+    # and `check --deploy` rightly refuses it in a production process.
+    inherited = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    return {**inherited, "PRODUCTION": "1", "SECRET_KEY": secrets.token_urlsafe(50), **overrides}

@@ -1,0 +1,56 @@
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from synth.processes import run_together
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the studio as in production: gunicorn for the web (static files through whitenoise) and "
+        "N task workers, until a stop signal. Run it on every machine against one PostgreSQL."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--bind", default="0.0.0.0:8000", help="Address for the web server.")
+        parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes.")
+        parser.add_argument("--threads", type=int, default=4, help="Threads per gunicorn worker.")
+        parser.add_argument(
+            "--task-workers", type=int, default=1, help="Background task workers (db_worker)."
+        )
+        parser.add_argument("--no-web", action="store_true", help="Only task workers, no web server.")
+        parser.add_argument("--certfile", help="TLS certificate, when gunicorn terminates HTTPS itself.")
+        parser.add_argument("--keyfile", help="TLS private key, with --certfile.")
+
+    def handle(self, *args, bind, web_workers, threads, task_workers, no_web, certfile, keyfile, **options):
+        if not settings.PRODUCTION:
+            self.stderr.write("PRODUCTION is not set: running without the production settings.")
+        else:
+            # Refuses to start with an insecure configuration rather than warning into a log nobody reads.
+            call_command("check", deploy=True, fail_level="WARNING")
+        if bool(certfile) != bool(keyfile):
+            raise CommandError("Give both --certfile and --keyfile, or neither.")
+        if min(web_workers, threads) < 1 or task_workers < 0:
+            raise CommandError("Give at least one web worker and thread, and zero or more task workers.")
+
+        commands = []
+        if not no_web:
+            call_command("collectstatic", interactive=False, verbosity=0)
+            web = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", bind]
+            web += ["--workers", str(web_workers), "--threads", str(threads), "--access-logfile", "-"]
+            if certfile:
+                web += ["--certfile", certfile, "--keyfile", keyfile]
+            commands.append(web)
+        worker = [sys.executable, "manage.py", "db_worker", "--no-reload"]
+        commands += [worker] * task_workers
+        if not commands:
+            raise CommandError("Nothing to run: --no-web with --task-workers 0.")
+        scheme = "https" if certfile else "http"
+        ready = f"Serving at {scheme}://{bind}/ " if not no_web else ""
+        run_together(
+            commands,
+            say=self.stdout.write,
+            ready=ready + f"with {task_workers} task worker(s). Stop with Ctrl-C.",
+        )
