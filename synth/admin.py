@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from synth.models import Candidate, Domain, GenerationRun, QualityResult, SeedTask, Teacher
+from synth.models import Candidate, DiscardedText, Domain, GenerationRun, QualityResult, SeedTask, Teacher
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -73,3 +73,10 @@ class CandidateAdmin(ReadOnlyAdmin):
     list_filter = ["status", "technique", "domain"]
     search_fields = ["instruction"]
     inlines = [QualityResultInline]
+
+
+@admin.register(DiscardedText)
+class DiscardedTextAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "run", "reason", "text"]
+    list_filter = ["reason"]
+    search_fields = ["text"]

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from synth.models import Candidate, Domain, GenerationRun, Teacher
+from synth.models import Candidate, DiscardedText, Domain, GenerationRun, Teacher
 from synth.quality.exact import content_hash
 from synth.quality.gate import apply_gate
 from synth.signals import run_completed
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 MAX_RUN_SIZE = 10_000
 # A run stops, with a message, after this many steps in a row that produced nothing.
-MAX_FRUITLESS_STEPS = 5
+MAX_FRUITLESS_STEPS = 10
 
 
 class GenerationError(Exception):
@@ -38,6 +38,7 @@ def launch_run(
     requested_count: int,
     sample_rate: float,
     domains: list[Domain] | None = None,
+    options: dict | None = None,
     created_by=None,
 ) -> GenerationRun:
     if technique not in TECHNIQUES:
@@ -61,6 +62,7 @@ def launch_run(
             technique=technique,
             requested_count=requested_count,
             sample_rate=sample_rate,
+            options=options or {},
             created_by=created_by,
         )
         run.domains.set(domains or [])
@@ -116,7 +118,9 @@ def _generate(run: GenerationRun) -> None:
             _fail(
                 run,
                 f"The teacher produced no usable records in {MAX_FRUITLESS_STEPS} steps in a row "
-                f"({run.failed_calls} failed calls). Check the teacher's settings and try again.",
+                f"({run.failed_calls} failed calls; {run.discarded_count} drafts dropped by the "
+                "technique's rules, e.g. too similar to the task pool). Check the teacher's settings, "
+                "add seed tasks or choose more domains, and try again.",
             )
             return
         want = min(technique.batch_size, run.requested_count - done)
@@ -165,9 +169,14 @@ def _store_step(run: GenerationRun, result: StepResult, *, first_sequence: int, 
             )
             if apply_gate(candidate).status == Candidate.Status.FILTERED:
                 filtered += 1
+        DiscardedText.objects.bulk_create(
+            DiscardedText(run=run, reason=d.reason, text=d.text, evidence=d.evidence)
+            for d in result.discarded
+        )
         GenerationRun.objects.filter(pk=run.pk).update(
             steps_done=F("steps_done") + 1,
             generated_count=F("generated_count") + min(len(result.drafts), limit),
+            discarded_count=F("discarded_count") + len(result.discarded),
             filtered_count=F("filtered_count") + filtered,
             teacher_calls=F("teacher_calls") + len(result.completions) + len(result.failures),
             failed_calls=F("failed_calls") + len(result.failures),

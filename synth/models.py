@@ -127,6 +127,7 @@ class GenerationRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Progress, updated as the run goes, so the run page can show it live.
     generated_count = models.PositiveIntegerField(default=0)
+    discarded_count = models.PositiveIntegerField(default=0)  # dropped by the technique's own rules
     filtered_count = models.PositiveIntegerField(default=0)
     sampled_count = models.PositiveIntegerField(default=0)
     steps_done = models.PositiveIntegerField(default=0)  # a resumed run starts at the next step
@@ -208,6 +209,22 @@ class Candidate(models.Model):
         if self.teacher_provider == Teacher.Provider.OFFLINE:
             return "offline (built-in, not a language model)"
         return f"{self.teacher_provider} · {self.teacher_model}"
+
+
+class DiscardedText(models.Model):
+    """Something a technique's own rules dropped before it became a candidate, and why."""
+
+    run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="discards")
+    reason = models.CharField(max_length=50)  # e.g. rouge_l_novelty, needs_media
+    text = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.text[:60]}"
 
 
 class QualityResult(models.Model):

@@ -60,7 +60,9 @@ class AnthropicTeacher:
         schema: Schema | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        seed: int | None = None,
     ) -> Completion:
+        del seed  # the Messages API has no sampling seed
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         arguments: dict[str, Any] = {
             "model": self.model,

@@ -58,6 +58,7 @@ class TeacherClient(Protocol):
         schema: Schema | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        seed: int | None = None,
     ) -> Completion: ...
 
 

@@ -67,6 +67,47 @@ TEMPLATES = (
         "Check that the record documents {name} as a confirmed diagnosis, then look for a more "
         "specific subcategory under {code} and for any instructional notes in the block {block_title}.",
     ),
+    # Short fixed wording and more of the condition's own words: Self-Instruct's ROUGE-L filter drops
+    # instructions too close to the pool, so the offline teacher needs many ways to ask.
+    TaskTemplate(
+        "category",
+        "{Name}: which category code does ICD-10-CM give it?",
+        "",
+        "ICD-10-CM codes {name} to category {code}, in the block {block_title}.",
+    ),
+    TaskTemplate(
+        "placement",
+        "Where does {code} ({name}) sit among the {block_title_plain}?",
+        "",
+        "{code} ({name}) is one of the categories of the block {block_title}, in chapter {chapter}: "
+        "{chapter_title}.",
+    ),
+    TaskTemplate(
+        "plain_words",
+        "Patient-friendly wording for {name}, please: what kind of problem is it?",
+        "",
+        "It is one of the {block_title_plain}, which ICD-10-CM groups with the {chapter_title_plain}. "
+        "The treating clinician can explain what it means for this patient.",
+    ),
+    TaskTemplate(
+        "chapter_query",
+        "Coding query on {code}: confirm the chapter ({chapter_title_plain}) and block.",
+        "",
+        "{code} ({name}) is in chapter {chapter} ({chapter_title}), block {block_title}.",
+    ),
+    TaskTemplate(
+        "chart_check",
+        "Before coding {name}, what documentation must a chart show?",
+        "",
+        "The chart must document {name} as a confirmed diagnosis; then check for a more specific "
+        "subcategory under {code} and the instructional notes of the block {block_title}.",
+    ),
+    TaskTemplate(
+        "compare",
+        "Compare {name} with neighbouring categories in its block.",
+        "",
+        "{Name} ({code}) shares the block {block_title} with {neighbours}.",
+    ),
 )
 
 
@@ -125,6 +166,7 @@ class OfflineTeacher:
         schema: Schema | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        seed: int | None = None,
     ) -> Completion:
         started = time.monotonic()
         prompt = "\n".join(m["content"] for m in messages)
@@ -135,7 +177,9 @@ class OfflineTeacher:
             raise TeacherError(
                 f"The offline teacher cannot answer a '{schema.name}' request.", permanent=True
             )
-        text = json.dumps(writer(prompt, random.Random(hashlib.sha256(prompt.encode()).digest())))
+        # Deterministic for a prompt and seed; the seed stands in for a language model's sampling.
+        key = f"{seed}\x1f{prompt}" if seed is not None else prompt
+        text = json.dumps(writer(prompt, random.Random(hashlib.sha256(key.encode()).digest())))
         return Completion(
             text=text,
             provider=self.provider,
@@ -177,6 +221,13 @@ class OfflineTeacher:
         return None
 
 
+@cache
+def _pattern(template: TaskTemplate) -> re.Pattern[str]:
+    """The template's instruction as a pattern: its fixed words literally, each field as any text."""
+    parts = re.split(r"\{[A-Za-z_]+\}", template.instruction)
+    return re.compile("^" + "(.+?)".join(re.escape(part) for part in parts) + "$", re.DOTALL)
+
+
 def _matches(template: TaskTemplate, instruction: str) -> bool:
-    """Does an instruction come from this template? Compare the fixed text before the first field."""
-    return instruction.startswith(template.instruction.split("{", 1)[0])
+    """Does an instruction come from this template?"""
+    return _pattern(template).match(instruction) is not None

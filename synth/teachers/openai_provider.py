@@ -57,6 +57,7 @@ class OpenAITeacher:
         schema: Schema | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        seed: int | None = None,
     ) -> Completion:
         arguments: dict[str, Any] = {
             "model": self.model,
@@ -64,6 +65,8 @@ class OpenAITeacher:
             "temperature": self.temperature if temperature is None else temperature,
             "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
         }
+        if seed is not None:
+            arguments["seed"] = seed  # best effort on OpenAI; vLLM honours it
         if schema is not None:
             arguments["response_format"] = {
                 "type": "json_schema",

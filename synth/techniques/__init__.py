@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from synth.techniques.base import Draft, StepResult, Technique
+from synth.techniques.base import Discard, Draft, StepResult, Technique
 from synth.techniques.self_instruct import SelfInstruct
 
 TECHNIQUES: dict[str, type[Technique]] = {cls.name: cls for cls in (SelfInstruct,)}
 
-__all__ = ["TECHNIQUES", "Draft", "StepResult", "Technique"]
+__all__ = ["TECHNIQUES", "Discard", "Draft", "StepResult", "Technique"]

@@ -21,11 +21,21 @@ class Draft:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Discard:
+    """Something a technique's own rules threw away before it became a record (e.g. too similar)."""
+
+    reason: str
+    text: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class StepResult:
     drafts: list[Draft]
     completions: list[Completion]  # every teacher call made, for token and cost accounting
     failures: list[TeacherError] = field(default_factory=list)  # calls that failed, for the run's tally
+    discarded: list[Discard] = field(default_factory=list)  # dropped by the technique's rules
 
 
 class Technique:

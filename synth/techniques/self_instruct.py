@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from synth.knowledge import icd10
 from synth.models import Candidate, Domain, SeedTask
+from synth.quality.novelty import SELF_INSTRUCT_THRESHOLD, NoveltyPool
 from synth.teachers.base import Completion, Schema, TeacherError
-from synth.techniques.base import Draft, StepResult, Technique
+from synth.techniques.base import Discard, Draft, StepResult, Technique
 
-PROMPT_VERSION = "self_instruct/1"
+PROMPT_VERSION = "self_instruct/2"
 # The paper prompts with 6 human-written and 2 machine-generated tasks; our seed pools are smaller.
 HUMAN_EXAMPLES = 3
 MACHINE_EXAMPLES = 2
@@ -94,9 +95,49 @@ def output_prompt(instruction: str, task_input: str) -> str:
     )
 
 
+def novelty_threshold(options: dict) -> float:
+    """The run's ROUGE-L threshold (option `rouge_l_threshold`), the paper's 0.7 by default."""
+    value = options.get("rouge_l_threshold", SELF_INSTRUCT_THRESHOLD)
+    if not isinstance(value, int | float) or not 0 < value <= 1:
+        raise TeacherError(
+            f"rouge_l_threshold must be a number above 0 and at most 1, not {value!r}.", permanent=True
+        )
+    return float(value)
+
+
+def screen_instruction(instruction: str, pool: NoveltyPool, *, threshold: float) -> Discard | None:
+    """The paper's filters on a new instruction: no images or files, not too close to the pool."""
+    if not instruction:
+        return Discard("empty_instruction", instruction)
+    if media := NEEDS_MEDIA.search(instruction):
+        return Discard("needs_media", instruction, {"word": media.group(0)})
+    match = pool.best_match(instruction)
+    if match.score > threshold:
+        return Discard(
+            "rouge_l_novelty",
+            instruction,
+            {"rouge_l": match.score, "threshold": threshold, "most_similar": match.text},
+        )
+    return None
+
+
 class SelfInstruct(Technique):
     name = "self_instruct"
     label = "Self-Instruct"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.threshold = novelty_threshold(self.run.options)
+        self._pool: NoveltyPool | None = None
+
+    @property
+    def pool(self) -> NoveltyPool:
+        """The task pool: every active seed task and every instruction the run has kept so far."""
+        if self._pool is None:
+            seeds = SeedTask.objects.filter(is_active=True).values_list("instruction", flat=True)
+            kept = Candidate.objects.filter(run=self.run).values_list("instruction", flat=True)
+            self._pool = NoveltyPool([*seeds, *kept])
+        return self._pool
 
     def step(self, number: int, *, want: int) -> StepResult:
         rng = random.Random(f"{self.run.pk}:{number}")
@@ -110,15 +151,18 @@ class SelfInstruct(Technique):
         reply = self.teacher.complete(
             [{"role": "system", "content": TASKS_SYSTEM}, {"role": "user", "content": prompt}],
             schema=TASKS_SCHEMA,
+            seed=rng.randrange(2**31),
         )
         completions.append(reply)
 
-        drafts = []
+        drafts, discarded = [], []
         for task in reply.data["tasks"][:want]:
             instruction = str(task.get("instruction", "")).strip()
             task_input = str(task.get("input", "")).strip()
-            if not instruction or NEEDS_MEDIA.search(instruction):
+            if discard := screen_instruction(instruction, self.pool, threshold=self.threshold):
+                discarded.append(discard)
                 continue
+            self.pool.add(instruction)  # accepted instructions join the pool at once, as in the paper
             try:
                 answer = self.teacher.complete(
                     [
@@ -151,10 +195,11 @@ class SelfInstruct(Technique):
                             "output_tokens": reply.usage.output_tokens + answer.usage.output_tokens,
                         },
                         "latency_ms": answer.latency_ms,
+                        "rouge_l_threshold": self.threshold,
                     },
                 )
             )
-        return StepResult(drafts=drafts, completions=completions, failures=failures)
+        return StepResult(drafts=drafts, completions=completions, failures=failures, discarded=discarded)
 
     def _examples(self, domain: Domain | None, rng: random.Random) -> list[Example]:
         """Human seed tasks plus a few the run already generated, as the paper mixes them."""

@@ -39,28 +39,59 @@ def test_every_candidate_carries_its_technique_domain_and_provenance(launch, dem
         assert candidate.domain.slug == "cardiology"
         assert candidate.teacher_provider == "offline"
         assert "offline" in candidate.teacher_label
-        assert candidate.provenance["prompt_template"] == "self_instruct/1"
+        assert candidate.provenance["prompt_template"] == "self_instruct/2"
         assert "Clinical domain: Cardiology" in candidate.provenance["instruction_prompt"]
         assert candidate.instruction and candidate.output
 
 
 def test_exact_duplicates_are_filtered_with_the_record_they_repeat(launch, demo_config):
-    # Neonatology has one seed task, so a second run's first prompt is the first run's, and the
-    # deterministic offline teacher repeats its tasks: the gate must catch them, across runs.
-    neonatology = [Domain.objects.get(slug="neonatology")]
-    launch(demo_config, requested_count=4, domains=neonatology)
-    run = launch(demo_config, requested_count=4, domains=neonatology)
+    run = launch(demo_config, requested_count=2)
+    original = run.candidates.filter(status=Candidate.Status.PASSED).first()
+    repeat = Candidate.objects.create(
+        run=run,
+        sequence=99,
+        domain=original.domain,
+        technique=original.technique,
+        instruction=f" {original.instruction.upper()}!",
+        input=original.input,
+        output="Another answer.",
+        content_hash=content_hash(f" {original.instruction.upper()}!", original.input),
+        teacher_provider="offline",
+        teacher_model="offline-icd10-v1",
+    )
+    from synth.quality.gate import apply_gate
+
+    apply_gate(repeat)
+    assert repeat.status == Candidate.Status.FILTERED
+    result = QualityResult.objects.get(candidate=repeat, check_name="exact_duplicate")
+    assert not result.passed
+    assert result.evidence["duplicate_of"] == {"kind": "candidate", "id": original.pk}
+    assert normalize(original.instruction) == normalize(repeat.instruction)
+
+
+def test_self_instruct_keeps_no_instruction_too_close_to_the_pool(launch, demo_config):
+    from synth.quality.novelty import rouge_l
+
+    # Neonatology's ICD-10-CM chapter is small, so the offline teacher repeats itself within 20 tasks.
+    run = launch(demo_config, requested_count=20, domains=[Domain.objects.get(slug="neonatology")])
     run.refresh_from_db()
-    filtered = run.candidates.filter(status=Candidate.Status.FILTERED)
-    assert filtered.count() == run.filtered_count > 0
-    for candidate in filtered:
-        result = QualityResult.objects.get(candidate=candidate, check_name="exact_duplicate")
-        assert not result.passed
-        original = Candidate.objects.get(pk=result.evidence["duplicate_of"]["id"])
-        assert original.status == Candidate.Status.PASSED
-        assert normalize(original.instruction) == normalize(candidate.instruction)
-    kept = run.candidates.filter(status=Candidate.Status.PASSED)
-    assert kept.values("content_hash").distinct().count() == kept.count()
+    assert run.status == GenerationRun.Status.COMPLETED, run.error
+    pool = list(SeedTask.objects.values_list("instruction", flat=True))
+    for candidate in run.candidates.order_by("sequence"):
+        assert max(rouge_l(candidate.instruction, other) for other in pool) <= 0.7
+        pool.append(candidate.instruction)
+    discards = run.discards.filter(reason="rouge_l_novelty")
+    assert run.discards.count() == run.discarded_count >= discards.count() > 0
+    for discard in discards:
+        assert discard.evidence["rouge_l"] > 0.7 == discard.evidence["threshold"]
+        assert rouge_l(discard.text, discard.evidence["most_similar"]) == pytest.approx(
+            discard.evidence["rouge_l"], abs=1e-4
+        )
+
+
+def test_a_run_can_set_its_own_rouge_l_threshold(launch, demo_config):
+    run = launch(demo_config, requested_count=4, options={"rouge_l_threshold": 0.95})
+    assert {c.provenance["rouge_l_threshold"] for c in run.candidates.all()} == {0.95}
 
 
 def test_a_candidate_repeating_a_seed_task_is_filtered(launch, demo_config):
