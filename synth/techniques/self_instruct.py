@@ -56,8 +56,10 @@ OUTPUT_SYSTEM = (
 )
 
 # The paper drops tasks a text-only model cannot do.
+# ("chart" alone is the patient's record in clinical writing; only drawn charts count.)
 NEEDS_MEDIA = re.compile(
-    r"\b(image|images|picture|photo|graph|diagram|chart|draw|plot|video|audio|file|attached|x-ray film)\b",
+    r"\b(image|images|picture|photo|photograph|graph|diagram|(bar|pie|flow) ?chart|flowchart|draw|plot|"
+    r"video|audio|file|files|attached|attachment|x-ray film)\b",
     re.IGNORECASE,
 )
 
@@ -147,7 +149,8 @@ class SelfInstruct(Technique):
 
         completions: list[Completion] = []
         failures: list[TeacherError] = []
-        prompt = tasks_prompt(domain, examples, want)
+        # Ask for more than needed: some new tasks will fall to the filters below.
+        prompt = tasks_prompt(domain, examples, max(want, self.batch_size))
         reply = self.teacher.complete(
             [{"role": "system", "content": TASKS_SYSTEM}, {"role": "user", "content": prompt}],
             schema=TASKS_SCHEMA,
@@ -156,7 +159,9 @@ class SelfInstruct(Technique):
         completions.append(reply)
 
         drafts, discarded = [], []
-        for task in reply.data["tasks"][:want]:
+        for task in reply.data["tasks"]:
+            if len(drafts) >= want:
+                break
             instruction = str(task.get("instruction", "")).strip()
             task_input = str(task.get("input", "")).strip()
             if discard := screen_instruction(instruction, self.pool, threshold=self.threshold):
