@@ -58,6 +58,7 @@ def role_required(permission: str) -> Callable:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
+        checked.required_permission = permission  # read by the permission-matrix test
         return checked
 
     return decorator
