@@ -197,6 +197,8 @@ SECURE_CSP = {
 # Product settings.
 EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))  # shared by web and workers
 REVIEW_LEASE_MINUTES = int(os.environ.get("REVIEW_LEASE_MINUTES", "30"))
+REVIEW_UNDO_SECONDS = int(os.environ.get("REVIEW_UNDO_SECONDS", "120"))
+REVIEW_PROGRESS_CACHE_SECONDS = 5  # how stale the "left in the queue" count may be
 DEFAULT_SAMPLE_RATE = float(os.environ.get("DEFAULT_SAMPLE_RATE", "0.5"))
 # Provider keys are read from the environment variable each Teacher names, at call time.
 TEACHER_API_KEYS = {name: value for name, value in os.environ.items() if name.endswith("_API_KEY")}

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from review.models import Adjudication, Assignment, Decision, Export, ItemRevision, ReviewItem
+from review.models import (
+    Adjudication,
+    Assignment,
+    Decision,
+    Export,
+    ItemRevision,
+    ReviewerGuideline,
+    ReviewItem,
+    SamplingPolicy,
+    SamplingRule,
+)
 from synth.admin import ReadOnlyAdmin
 
 
@@ -12,8 +22,21 @@ class ReviewItemAdmin(ReadOnlyAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "item", "reviewer", "verdict", "reasons", "created_at"]
+    list_display = [
+        "pk",
+        "item",
+        "reviewer",
+        "verdict",
+        "preference",
+        "reasons",
+        "extra",
+        "undone_at",
+        "created_at",
+    ]
     list_filter = ["verdict"]
+
+    def get_queryset(self, request):
+        return Decision.history.all()  # undone decisions too: the admin shows the whole record
 
 
 @admin.register(ItemRevision)
@@ -34,3 +57,19 @@ class AdjudicationAdmin(ReadOnlyAdmin):
 @admin.register(Export)
 class ExportAdmin(ReadOnlyAdmin):
     list_display = ["pk", "kind", "format", "status", "record_count", "created_by", "created_at"]
+
+
+@admin.register(ReviewerGuideline)
+class ReviewerGuidelineAdmin(admin.ModelAdmin):
+    list_display = ["title", "updated_at"]
+
+
+class SamplingRuleInline(admin.TabularInline):
+    model = SamplingRule
+    extra = 1
+
+
+@admin.register(SamplingPolicy)
+class SamplingPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "run", "rate", "min_per_stratum", "overlap_fraction", "overlap_reviewers"]
+    inlines = [SamplingRuleInline]

@@ -45,6 +45,7 @@ class Batch(models.Model):
 
     run = models.OneToOneField(GenerationRun, on_delete=models.PROTECT, related_name="batch")
     sample_rate = models.FloatField()
+    acceptance_threshold = models.FloatField(default=0.9)
     passed_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when the data lead releases the unreviewed remainder of the batch (acceptance sampling);
@@ -56,6 +57,7 @@ class Batch(models.Model):
 
     class Meta:
         verbose_name_plural = "batches"
+        permissions = [("release_batch", "Can release a batch's unreviewed remainder")]
 
     def __str__(self) -> str:
         return f"Batch of run {self.run_id}"
@@ -87,7 +89,12 @@ class ReviewItem(models.Model):
             ("review_item", "Can review items"),
             ("adjudicate_item", "Can settle items where reviewers disagree"),
         ]
-        indexes = [models.Index(fields=["status", "id"])]
+        indexes = [
+            models.Index(fields=["status", "id"]),
+            # The claim walks pending items in id order: a small index of only those keeps it fast
+            # however many decided items pile up.
+            models.Index(fields=["id"], condition=models.Q(status="pending"), name="review_item_pending"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(required_reviews__gte=1), name="item_needs_a_review"),
         ]
@@ -134,22 +141,38 @@ class Assignment(models.Model):
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
     claimed_at = models.DateTimeField(auto_now_add=True)
     lease_expires_at = models.DateTimeField()
+    # When the item was first put in front of the reviewer (it may be claimed ahead, prefetched):
+    # the time spent on it counts from here.
+    shown_at = models.DateTimeField(null=True, blank=True)
+    # Preference pairs: True when the judge's preferred response is shown second (as B).
+    pair_swapped = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             # A reviewer never gets the same item twice.
             models.UniqueConstraint(fields=["item", "reviewer"], name="one_assignment_per_reviewer"),
         ]
-        indexes = [models.Index(fields=["reviewer", "status"])]
+        indexes = [
+            models.Index(fields=["reviewer", "status"]),
+            models.Index(fields=["item", "status", "lease_expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"Item {self.item_id} → {self.reviewer}"
 
 
-class Decision(models.Model):
-    """One reviewer's verdict on one item. One per assignment: a retried submit stores nothing new."""
+class StandingDecisions(models.Manager):
+    """Decisions that stand: a decision its reviewer undid stays in `Decision.history`, not here."""
 
-    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="decision")
+    def get_queryset(self):
+        return super().get_queryset().filter(undone_at__isnull=True)
+
+
+class Decision(models.Model):
+    """One reviewer's verdict on one item. One standing decision per assignment: a retried submit
+    stores nothing new; an undone decision stays on record (undone_at) and the reviewer decides again."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="decisions")
     item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="decisions")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
     verdict = models.CharField(max_length=10, choices=Verdict)
@@ -158,14 +181,27 @@ class Decision(models.Model):
     comment = models.TextField(blank=True)
     revision = models.ForeignKey(ItemRevision, null=True, blank=True, on_delete=models.PROTECT)
     seconds_spent = models.PositiveIntegerField(null=True, blank=True)  # from claim (or page view) to submit
+    # Submitted after the lease expired and another reviewer had taken the item meanwhile: kept as an
+    # extra verdict (agreement statistics see it) but it does not settle the item.
+    extra = models.BooleanField(default=False)
+    undone_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StandingDecisions()
+    history = models.Manager()  # noqa: DJ012 (every decision ever made, undone ones included)
 
     class Meta:
         ordering = ["created_at"]
+        base_manager_name = "history"
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(verdict="edit") | models.Q(revision__isnull=False),
                 name="edit_has_revision",
+            ),
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=models.Q(undone_at__isnull=True),
+                name="one_standing_decision_per_assignment",
             ),
         ]
 
@@ -186,6 +222,100 @@ class Adjudication(models.Model):
 
     def __str__(self) -> str:
         return f"Adjudication of item {self.item_id}"
+
+
+class ReviewDraft(models.Model):
+    """A reviewer's unsent work on an item they hold, autosaved so a closed tab loses nothing."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="draft")
+    panel = models.CharField(max_length=10, blank=True)  # "edit" or "reject": what was open
+    instruction = models.TextField(blank=True)
+    input = models.TextField(blank=True)
+    output = models.TextField(blank=True)
+    edited = models.BooleanField(default=False)  # the edit fields hold the reviewer's text
+    reasons = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True)
+    preference = models.CharField(max_length=20, choices=Preference, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Draft on {self.assignment}"
+
+
+class ReviewerGuideline(models.Model):
+    """Guidelines for reviewers, written by the administrator; the page shows the newest."""
+
+    title = models.CharField(max_length=200, default="Reviewer guidelines")
+    body = models.TextField(help_text="Plain text; blank lines separate paragraphs.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SamplingPolicy(models.Model):
+    """How much of a run's output physicians review: set by the administrator per run, or the default."""
+
+    name = models.CharField(max_length=100)
+    run = models.OneToOneField(
+        GenerationRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sampling_policy",
+        help_text="Leave empty for the default policy (the newest such), used by runs without one of their own.",
+    )
+    rate = models.FloatField(
+        default=0.1,
+        help_text="Share of each stratum (domain and technique) reviewed, 0–1, unless a rule says otherwise.",
+    )
+    min_per_stratum = models.PositiveIntegerField(
+        default=1, help_text="At least this many per stratum (all of them if it has fewer)."
+    )
+    overlap_fraction = models.FloatField(
+        default=0.0, help_text="Share of sampled items reviewed independently by several physicians, 0–1."
+    )
+    overlap_reviewers = models.PositiveSmallIntegerField(
+        default=2, help_text="How many physicians review an overlap item."
+    )
+    acceptance_threshold = models.FloatField(
+        default=0.9,
+        help_text="A batch may be released when the lower Wilson bound of its acceptance rate reaches this.",
+    )
+
+    class Meta:
+        verbose_name_plural = "sampling policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rate__gte=0, rate__lte=1)
+                & models.Q(overlap_fraction__gte=0, overlap_fraction__lte=1),
+                name="policy_rates_are_shares",
+            ),
+            models.CheckConstraint(condition=models.Q(overlap_reviewers__gte=2), name="overlap_needs_two"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name if self.run_id is None else f"{self.name} (run {self.run_id})"
+
+
+class SamplingRule(models.Model):
+    """A policy's own rate for one domain, one technique, or one domain-and-technique stratum."""
+
+    policy = models.ForeignKey(SamplingPolicy, on_delete=models.CASCADE, related_name="rules")
+    domain = models.ForeignKey("synth.Domain", null=True, blank=True, on_delete=models.CASCADE)
+    technique = models.CharField(max_length=30, choices=GenerationRun.Technique, blank=True)
+    rate = models.FloatField(help_text="0–1")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0, rate__lte=1), name="rule_rate_is_a_share"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain or 'any domain'} × {self.technique or 'any technique'}: {self.rate:.0%}"
 
 
 class Export(models.Model):

@@ -1,25 +1,49 @@
-"""The review queue: claiming the next item and submitting a decision on it."""
+"""The review queue: claiming the next item, deciding on it, drafts, undo and adjudication.
+
+Rules the queue keeps (tests/review/test_queue.py and test_queue_concurrency.py hold it to them):
+
+- A claim is a lease (settings.REVIEW_LEASE_MINUTES). An expired lease returns its item to the queue;
+  a reviewer who comes back to an expired item nobody else took meanwhile gets it back, lease renewed.
+- A reviewer never gets the same item twice, and never sees another reviewer's verdict first.
+- A late submit (lease expired) is accepted as a normal verdict if nobody else claimed the item
+  meanwhile; otherwise it is kept as an extra verdict (Decision.extra) that does not settle the item,
+  and the reviewer is told so. Nothing is silently dropped.
+- Decisions are append-only: an undo (own last decision, within settings.REVIEW_UNDO_SECONDS) marks
+  the decision undone and gives the item back to its reviewer; it never deletes anything.
+- A draft is scratch work on a held item; it is refused once the item is decided, so it can never
+  overwrite a submitted decision.
+"""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from review.models import (
     APPROVING_VERDICTS,
+    Adjudication,
     Assignment,
     Decision,
     ItemRevision,
+    Preference,
     RejectReason,
+    ReviewDraft,
     ReviewItem,
     Verdict,
 )
+
+# How many items one reviewer holds at most: the one in front of them and the next, claimed ahead
+# so that save-and-next only has to show it.
+HELD_AT_MOST = 2
+PAIR_CHOICES = (Preference.OUTPUT, Preference.REJECTED_OUTPUT, Preference.TIE)
 
 
 class ReviewError(Exception):
@@ -37,6 +61,34 @@ def _live(now) -> Q:
     )
 
 
+def _taken_by_someone_else(assignment: Assignment) -> bool:
+    """Another reviewer claimed the item after this assignment's lease ran out."""
+    return (
+        Assignment.objects.filter(item_id=assignment.item_id, claimed_at__gt=assignment.lease_expires_at)
+        .exclude(pk=assignment.pk)
+        .exists()
+    )
+
+
+def _held(reviewer, now) -> list[Assignment]:
+    """The reviewer's claimed, undecided items, oldest claim first; expired ones come back if still free."""
+    held = []
+    active = (
+        Assignment.objects.filter(reviewer=reviewer, status=Assignment.Status.ACTIVE)
+        .select_related("item__candidate__domain")
+        .order_by("claimed_at", "pk")
+    )
+    for assignment in active:
+        if assignment.lease_expires_at > now:
+            held.append(assignment)
+        elif assignment.item.status == ReviewItem.Status.PENDING and not _taken_by_someone_else(assignment):
+            # Their lease ran out but nobody took the item: give it back (their draft is waiting).
+            assignment.lease_expires_at = now + _lease()
+            assignment.save(update_fields=["lease_expires_at"])
+            held.append(assignment)
+    return held
+
+
 def current_assignment(reviewer) -> Assignment | None:
     """The reviewer's claimed, undecided, unexpired item, if any: reopening the page resumes it."""
     return (
@@ -44,43 +96,104 @@ def current_assignment(reviewer) -> Assignment | None:
             reviewer=reviewer, status=Assignment.Status.ACTIVE, lease_expires_at__gt=timezone.now()
         )
         .select_related("item__candidate__domain")
-        .order_by("claimed_at")
+        .order_by("claimed_at", "pk")
         .first()
     )
 
 
-def claim_next(reviewer) -> ReviewItem | None:
-    """Claim the next item for `reviewer` (or return the one they hold). None when the queue is empty."""
-    now = timezone.now()
-    with transaction.atomic():
-        if held := current_assignment(reviewer):
-            return held.item
-        taken = (
-            Assignment.objects.filter(_live(now), item=OuterRef("pk"))
-            .values("item")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        open_items = (
-            ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
-            .exclude(assignments__reviewer=reviewer)
-            .annotate(taken=Coalesce(Subquery(taken), 0))
-            .filter(taken__lt=F("required_reviews"))
-            .order_by("id")
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            # Reviewers claiming at the same moment each get a different item, without waiting.
-            open_items = open_items.select_for_update(skip_locked=True, of=("self",))
-        item = open_items.first()
+def _claim_new(reviewer, now) -> Assignment | None:
+    """Claim one more open item for the reviewer: the oldest one that still needs a reviewer."""
+    taken = (
+        Assignment.objects.filter(_live(now), item=OuterRef("pk"))
+        .values("item")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+    open_items = (
+        ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+        .filter(~Exists(mine))
+        .annotate(taken=Coalesce(Subquery(taken), 0))
+        .filter(taken__lt=F("required_reviews"))
+        .order_by("id")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        # Reviewers claiming at the same moment each get a different item, without waiting.
+        open_items = open_items.select_for_update(skip_locked=True, of=("self",))
+    passed_over: list[int] = []
+    for _ in range(20):
+        item = open_items.exclude(pk__in=passed_over).only("id", "required_reviews").first()
         if item is None:
             return None
-        Assignment.objects.create(item=item, reviewer=reviewer, lease_expires_at=now + _lease())
+        # We hold the item's row lock now. The search above ran on a snapshot taken when it started,
+        # so a claim committed meanwhile may be missing from it; count again in a fresh statement
+        # (READ COMMITTED: a new snapshot) before taking a slot.
+        live = Assignment.objects.filter(_live(now), item_id=item.pk).values_list("reviewer_id", flat=True)
+        live = list(live)
+        if len(live) < item.required_reviews and reviewer.pk not in live:
+            break
+        passed_over.append(item.pk)
+    else:
+        return None
+    assignment = Assignment.objects.create(
+        item_id=item.pk,
+        reviewer=reviewer,
+        lease_expires_at=now + _lease(),
+        pair_swapped=random.random() < 0.5,
+    )
+    return assignment
+
+
+def claim_next(reviewer) -> ReviewItem | None:
+    """Claim the next item for `reviewer` (or return the one they hold). None when the queue is empty.
+
+    The claimed item carries its assignment as `item.assignment`.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        held = _held(reviewer, now)
+        assignment = held[0] if held else _claim_new(reviewer, now)
+        if assignment is None:
+            return None
+        item = ReviewItem.objects.select_related("candidate__domain").get(pk=assignment.item_id)
+        item.assignment = assignment
         return item
 
 
+def prefetch_next(reviewer) -> ReviewItem | None:
+    """Claim the item after the current one ahead of time, so save-and-next only has to show it."""
+    now = timezone.now()
+    with transaction.atomic():
+        held = _held(reviewer, now)
+        if len(held) >= HELD_AT_MOST:
+            return held[1].item
+        if not held:
+            return None
+        assignment = _claim_new(reviewer, now)
+        return assignment.item if assignment else None
+
+
+def mark_shown(assignment: Assignment) -> None:
+    """The item is in front of its reviewer from now: time spent counts from here."""
+    if assignment.shown_at is None:
+        assignment.shown_at = timezone.now()
+        Assignment.objects.filter(pk=assignment.pk, shown_at__isnull=True).update(
+            shown_at=assignment.shown_at
+        )
+
+
 def current_version(item: ReviewItem) -> tuple[int, str, str, str]:
-    """(number, instruction, input, output) of the item's latest text: the candidate is version 0."""
-    latest = item.revisions.order_by("-number").first()
+    """(number, instruction, input, output) of the item's latest text: the candidate is version 0.
+
+    An edit whose decision was undone no longer counts.
+    """
+    latest = (
+        item.revisions.exclude(
+            Exists(Decision.history.filter(revision=OuterRef("pk"), undone_at__isnull=False))
+        )
+        .order_by("-number")
+        .first()
+    )
     if latest is not None:
         return latest.number, latest.instruction, latest.input, latest.output
     candidate = item.candidate
@@ -98,14 +211,15 @@ def submit_decision(
     task_input: str | None = None,
     output: str | None = None,
     based_on: int | None = None,
+    preference: str = "",
 ) -> Decision:
     """Store a reviewer's verdict on the item they claimed. Submitting the same thing twice stores one."""
     reasons = sorted(set(reasons))
     comment = comment.strip()
+    now = timezone.now()
     with transaction.atomic():
         assignment = (
             Assignment.objects.select_for_update(of=("self",))
-            .select_related("item__candidate")
             .filter(pk=assignment_id, reviewer=reviewer)
             .first()
         )
@@ -113,46 +227,79 @@ def submit_decision(
             raise ReviewError(
                 "This item is not assigned to you. Open the review queue to get your next item."
             )
+        # Reviewers of the same item settle it one at a time.
+        item = (
+            ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("candidate")
+            .get(pk=assignment.item_id)
+        )
         if existing := Decision.objects.filter(assignment=assignment).select_related("revision").first():
-            if _same_decision(existing, verdict, reasons, output):
+            if _same_decision(existing, verdict, reasons, output, preference):
                 return existing  # a double click or a retried request
             raise ReviewError(
                 f"You already decided on this item ({existing.get_verdict_display().lower()}); "
-                "that decision stands."
+                "that decision stands. Undo it first if you want to change it."
             )
 
-        item = assignment.item
+        preference = _check_preference(item, verdict, preference)
         revision = None
         if verdict == Verdict.REJECT:
             _check_reject(reasons, comment)
         elif verdict == Verdict.EDIT:
-            revision = _store_revision(item, reviewer, instruction, task_input, output, based_on)
+            revision = _store_revision(item, reviewer, instruction, task_input, output, based_on, preference)
         elif verdict != Verdict.ACCEPT:
             raise ReviewError("Choose accept, edit or reject.")
 
+        late = assignment.lease_expires_at <= now
+        extra = item.status != ReviewItem.Status.PENDING or (late and _taken_by_someone_else(assignment))
+        started = assignment.shown_at or assignment.claimed_at
         decision = Decision.objects.create(
             assignment=assignment,
             item=item,
             reviewer=reviewer,
             verdict=verdict,
+            preference=preference,
             reasons=reasons if verdict == Verdict.REJECT else [],
             comment=comment,
             revision=revision,
+            extra=extra,
+            seconds_spent=max(0, round((now - started).total_seconds())),
         )
         assignment.status = Assignment.Status.SUBMITTED
         assignment.save(update_fields=["status"])
-        _settle(item)
+        ReviewDraft.objects.filter(assignment=assignment).delete()  # scratch work, now decided
+        if not extra:
+            _settle(item)
         return decision
 
 
-def _same_decision(existing: Decision, verdict: str, reasons: list[str], output: str | None) -> bool:
+def _same_decision(
+    existing: Decision, verdict: str, reasons: list[str], output: str | None, preference: str
+) -> bool:
     if existing.verdict != verdict:
+        return False
+    if preference and existing.preference != preference and existing.preference != Preference.NEITHER:
         return False
     if verdict == Verdict.REJECT:
         return sorted(existing.reasons) == reasons
     if verdict == Verdict.EDIT:
         return existing.revision is not None and existing.revision.output == (output or "").strip()
     return True
+
+
+def _check_preference(item: ReviewItem, verdict: str, preference: str) -> str:
+    """A pair needs the physician's choice; anything else must not carry one."""
+    if not item.candidate.is_pair:
+        if preference:
+            raise ReviewError("This item is not a preference pair: there is nothing to choose between.")
+        return ""
+    if verdict == Verdict.REJECT:
+        if preference not in ("", Preference.NEITHER):
+            raise ReviewError("Rejecting a pair means both responses are unacceptable.")
+        return Preference.NEITHER
+    if preference not in PAIR_CHOICES:
+        raise ReviewError("Choose the better response (A or B), or call it a tie.")
+    return preference
 
 
 def _check_reject(reasons: list[str], comment: str) -> None:
@@ -165,7 +312,14 @@ def _check_reject(reasons: list[str], comment: str) -> None:
         raise ReviewError("You chose 'Other': say why in the comment.")
 
 
-def _store_revision(item, author, instruction, task_input, output, based_on) -> ItemRevision:
+def original_output(item: ReviewItem, preference: str = "") -> str:
+    """The response an edit starts from: the chosen one of a pair, otherwise the current version's."""
+    if preference == Preference.REJECTED_OUTPUT:
+        return item.candidate.rejected_output
+    return current_version(item)[3]
+
+
+def _store_revision(item, author, instruction, task_input, output, based_on, preference="") -> ItemRevision:
     instruction, task_input, output = (
         (instruction or "").strip(),
         (task_input or "").strip(),
@@ -177,9 +331,14 @@ def _store_revision(item, author, instruction, task_input, output, based_on) -> 
         raise ReviewError(
             "The edited response cannot be empty. Write the corrected answer, or reject the item."
         )
-    number, old_instruction, old_input, old_output = current_version(item)
+    number, old_instruction, old_input, _ = current_version(item)
     if based_on is not None and based_on != number:
-        raise ReviewError("This item was edited since you opened it. Reload it to see the latest version.")
+        raise ReviewError(
+            f"This item was edited since you opened it (you edited version {based_on}; another reviewer "
+            f"saved version {number}). Your text is kept below: reload the item to see the latest "
+            "version, then apply your change to it."
+        )
+    old_output = original_output(item, preference)
     if (instruction, task_input, output) == (old_instruction.strip(), old_input.strip(), old_output.strip()):
         raise ReviewError("You did not change anything. Change the text, or accept the item as it is.")
     next_number = (item.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -194,28 +353,122 @@ def _store_revision(item, author, instruction, task_input, output, based_on) -> 
     )
 
 
+def _agreeing_key(decision: Decision) -> tuple[bool, str]:
+    return decision.verdict in APPROVING_VERDICTS, decision.preference
+
+
 def _settle(item: ReviewItem) -> None:
     """Once an item has the reviews it needs, agreeing verdicts decide it; disagreement goes to adjudication."""
     if item.status != ReviewItem.Status.PENDING:
         return
-    decisions = list(item.decisions.order_by("created_at"))
+    decisions = list(item.decisions.filter(extra=False).select_related("revision").order_by("created_at"))
     if len(decisions) < item.required_reviews:
         return
-    approving = {d.verdict in APPROVING_VERDICTS for d in decisions}
-    if len(approving) > 1:
+    if len({_agreeing_key(d) for d in decisions}) > 1:
         item.status = ReviewItem.Status.NEEDS_ADJUDICATION
         item.save(update_fields=["status"])
         return
     edits = [d for d in decisions if d.verdict == Verdict.EDIT]
+    item.final_revision = None
     if edits:
         item.final_verdict, item.final_revision = Verdict.EDIT, edits[-1].revision
-    elif approving == {True}:
+    elif decisions[0].verdict in APPROVING_VERDICTS:
         item.final_verdict = Verdict.ACCEPT
     else:
         item.final_verdict = Verdict.REJECT
+    item.final_preference = decisions[0].preference
     item.status = ReviewItem.Status.DECIDED
     item.decided_at = timezone.now()
-    item.save(update_fields=["status", "final_verdict", "final_revision", "decided_at"])
+    item.save(update_fields=["status", "final_verdict", "final_revision", "final_preference", "decided_at"])
+
+
+def undo_last_decision(*, reviewer) -> Decision:
+    """Take back the reviewer's own last decision, within the undo window. Nothing is deleted."""
+    now = timezone.now()
+    window = timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
+    with transaction.atomic():
+        last = Decision.objects.filter(reviewer=reviewer).order_by("-created_at", "-pk").first()
+        if last is None or last.created_at < now - window:
+            raise ReviewError(
+                f"There is nothing to undo: a decision can be undone within {settings.REVIEW_UNDO_SECONDS} "
+                "seconds of making it."
+            )
+        assignment = Assignment.objects.select_for_update(of=("self",)).get(pk=last.assignment_id)
+        item = ReviewItem.objects.select_for_update(of=("self",)).get(pk=last.item_id)
+        if item.adjudications.exists():
+            raise ReviewError("A senior physician has already settled this item; it can no longer be undone.")
+        last = Decision.objects.select_for_update(of=("self",)).get(pk=last.pk)
+        last.undone_at = now
+        last.save(update_fields=["undone_at"])
+        assignment.status = Assignment.Status.ACTIVE
+        # Back in front of the reviewer at once; it is also their oldest claim, so it comes first.
+        assignment.lease_expires_at = now + _lease()
+        assignment.shown_at = now
+        assignment.save(update_fields=["status", "lease_expires_at", "shown_at"])
+        if item.status != ReviewItem.Status.PENDING and not last.extra:
+            item.status = ReviewItem.Status.PENDING
+            item.final_verdict = item.final_preference = ""
+            item.final_revision = None
+            item.decided_at = None
+            item.save(
+                update_fields=["status", "final_verdict", "final_preference", "final_revision", "decided_at"]
+            )
+        return last
+
+
+def last_undoable(reviewer) -> Decision | None:
+    """The reviewer's decision an undo would take back, if it is still within the window."""
+    since = timezone.now() - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
+    return (
+        Decision.objects.filter(reviewer=reviewer, created_at__gte=since)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def save_draft(
+    *,
+    reviewer,
+    assignment_id: int,
+    panel: str = "",
+    instruction: str = "",
+    task_input: str = "",
+    output: str = "",
+    edited: bool = False,
+    reasons: Iterable[str] = (),
+    comment: str = "",
+    preference: str = "",
+) -> ReviewDraft:
+    """Autosave the reviewer's unsent work on a held item. Refused once the item is decided."""
+    with transaction.atomic():
+        assignment = (
+            Assignment.objects.select_for_update(of=("self",))
+            .filter(pk=assignment_id, reviewer=reviewer)
+            .first()
+        )
+        if assignment is None:
+            raise ReviewError("This item is not assigned to you; the draft was not saved.")
+        if (
+            assignment.status != Assignment.Status.ACTIVE
+            or Decision.objects.filter(assignment=assignment).exists()
+        ):
+            raise ReviewError("You already decided on this item; the draft was not saved over your decision.")
+        if preference and preference not in Preference.values:
+            preference = ""
+        draft, _ = ReviewDraft.objects.update_or_create(
+            assignment=assignment,
+            defaults={
+                "panel": panel if panel in ("edit", "reject") else "",
+                "instruction": instruction,
+                "input": task_input,
+                "output": output,
+                "edited": edited,
+                "reasons": sorted({r for r in reasons if r in RejectReason.values}),
+                "comment": comment,
+                "preference": preference,
+            },
+        )
+        return draft
 
 
 def reviewed_today(reviewer) -> int:
@@ -223,9 +476,81 @@ def reviewed_today(reviewer) -> int:
     return Decision.objects.filter(reviewer=reviewer, created_at__gte=start).count()
 
 
-def left_in_queue(reviewer) -> int:
+def left_in_queue(reviewer=None) -> int:
+    """Pending items: counted at most every few seconds, since with a million of them a count is not free."""
+    count = cache.get("review:left_in_queue")
+    if count is None:
+        count = ReviewItem.objects.filter(status=ReviewItem.Status.PENDING).count()
+        cache.set("review:left_in_queue", count, timeout=settings.REVIEW_PROGRESS_CACHE_SECONDS)
+    return count
+
+
+def adjudication_queue():
+    """Items whose reviewers disagree, oldest first."""
     return (
-        ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
-        .exclude(assignments__reviewer=reviewer)
-        .count()
+        ReviewItem.objects.filter(status=ReviewItem.Status.NEEDS_ADJUDICATION)
+        .select_related("candidate__domain")
+        .order_by("id")
     )
+
+
+def adjudicate(
+    *,
+    adjudicator,
+    item_id: int,
+    verdict: str,
+    preference: str = "",
+    instruction: str | None = None,
+    task_input: str | None = None,
+    output: str | None = None,
+    based_on: int | None = None,
+    comment: str = "",
+    revision_id: int | None = None,
+) -> Adjudication:
+    """A senior physician settles a disputed item; the reviewers' own verdicts stay as they were."""
+    with transaction.atomic():
+        item = (
+            ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("candidate")
+            .filter(pk=item_id)
+            .first()
+        )
+        if item is None:
+            raise ReviewError("There is no such item.")
+        if item.status != ReviewItem.Status.NEEDS_ADJUDICATION:
+            raise ReviewError(
+                "This item is not waiting for adjudication (someone may have settled it already)."
+            )
+        preference = _check_preference(item, verdict, preference)
+        revision = None
+        if verdict == Verdict.EDIT:
+            revision = _store_revision(
+                item, adjudicator, instruction, task_input, output, based_on, preference
+            )
+        elif verdict == Verdict.ACCEPT and revision_id:
+            # Accepting one reviewer's edit as it stands.
+            revision = item.revisions.filter(pk=revision_id).first()
+            if revision is None:
+                raise ReviewError("That edit does not belong to this item.")
+        elif verdict not in (Verdict.ACCEPT, Verdict.REJECT):
+            raise ReviewError("Choose accept, edit or reject.")
+        comment = comment.strip()
+        if verdict == Verdict.REJECT and not comment:
+            raise ReviewError("Say why the item is rejected in the comment.")
+        adjudication = Adjudication.objects.create(
+            item=item,
+            adjudicator=adjudicator,
+            verdict=verdict,
+            preference=preference,
+            revision=revision,
+            comment=comment,
+        )
+        item.status = ReviewItem.Status.DECIDED
+        item.final_verdict = Verdict.EDIT if revision is not None else verdict
+        item.final_preference = preference
+        item.final_revision = revision
+        item.decided_at = timezone.now()
+        item.save(
+            update_fields=["status", "final_verdict", "final_preference", "final_revision", "decided_at"]
+        )
+        return adjudication

@@ -18,7 +18,7 @@ ADMINISTRATOR = "Administrator"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     PHYSICIAN: ["review.review_item"],
     SENIOR_PHYSICIAN: ["review.review_item", "review.adjudicate_item"],
-    DATA_LEAD: ["review.view_dashboard", "review.export_data"],
+    DATA_LEAD: ["review.view_dashboard", "review.export_data", "review.release_batch"],
     ADMINISTRATOR: [
         "synth.launch_run",
         *(
@@ -29,6 +29,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *(f"synth.view_{model}" for model in ("generationrun", "candidate", "qualityresult")),
         "review.view_dashboard",
         "review.export_data",
+        *(
+            f"review.{action}_{model}"
+            for model in ("reviewerguideline", "samplingpolicy", "samplingrule")
+            for action in ("add", "change", "delete", "view")
+        ),
     ],
 }
 

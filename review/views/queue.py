@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
-from review.forms import DecisionForm
-from review.models import Assignment, RejectReason
+from review.diff import edit_diff
+from review.forms import DecisionForm, DraftForm
+from review.models import Preference, RejectReason, ReviewDraft, ReviewerGuideline, ReviewItem
 from review.queue import (
     ReviewError,
     claim_next,
     current_version,
+    last_undoable,
     left_in_queue,
+    mark_shown,
+    original_output,
+    prefetch_next,
     reviewed_today,
+    save_draft,
     submit_decision,
+    undo_last_decision,
 )
 from synth.roles import role_required
 
@@ -22,55 +31,196 @@ REVIEW = "review.review_item"
 TEMPLATE = "review/review.html"
 
 
-def _page_context(request: HttpRequest, *, error: str = "", form_data=None, open_panel: str = "") -> dict:
+class ReviewerRequest(HttpRequest):
+    user: AbstractBaseUser
+    htmx: HtmxDetails
+
+
+def _draft_data(draft: ReviewDraft) -> dict:
+    return {
+        "instruction": draft.instruction,
+        "input": draft.input,
+        "output": draft.output,
+        "reasons": draft.reasons,
+        "comment": draft.comment,
+        "preference": draft.preference,
+    }
+
+
+def _plain(data) -> dict:
+    """Posted fields (a QueryDict) or a restored draft, as one plain dict with `reasons` a list."""
+    if data is None:
+        return {}
+    if hasattr(data, "getlist"):
+        return {**{key: data.get(key) for key in data}, "reasons": data.getlist("reasons")}
+    return dict(data)
+
+
+def _responses(item: ReviewItem) -> list[dict]:
+    """A pair's two responses as A and B, in the order drawn for this reviewer at claim time."""
+    candidate = item.candidate
+    shown = [(Preference.OUTPUT, candidate.output), (Preference.REJECTED_OUTPUT, candidate.rejected_output)]
+    if item.assignment.pair_swapped:
+        shown.reverse()
+    return [
+        {"label": label, "value": value, "text": text}
+        for label, (value, text) in zip("AB", shown, strict=True)
+    ]
+
+
+def _page_context(
+    request: ReviewerRequest, *, error: str = "", notice: str = "", form_data=None, open_panel: str = ""
+) -> dict:
     item = claim_next(request.user)
     context = {
         "item": item,
         "error": error,
-        "form_data": form_data or {},
-        "open_panel": open_panel,
+        "notice": notice,
         "reject_reasons": RejectReason.choices,
         "reviewed_today": reviewed_today(request.user),
-        "left_in_queue": left_in_queue(request.user),
+        "left_in_queue": left_in_queue(),
+        "undoable": last_undoable(request.user),
+        "draft_restored": False,
     }
-    if item is not None:
-        context["assignment"] = Assignment.objects.get(item=item, reviewer=request.user)
-        context["version"] = dict(
-            zip(("number", "instruction", "input", "output"), current_version(item), strict=True)
-        )
+    if item is None:
+        context["form_data"] = {}
+        return context
+    assignment = item.assignment
+    mark_shown(assignment)
+    number, instruction, task_input, output = current_version(item)
+    version = {"number": number, "instruction": instruction, "input": task_input, "output": output}
+    if form_data is None:
+        draft = ReviewDraft.objects.filter(assignment=assignment).first()
+        if draft is not None:
+            form_data, open_panel = _draft_data(draft), draft.panel
+            context["draft_restored"] = True
+    form_data = _plain(form_data)
+    preference = form_data.get("preference", "")
+    if item.candidate.is_pair:
+        context["responses"] = _responses(item)
+    edit_before = {**version, "output": original_output(item, preference)}
+    edit_values = {
+        name: form_data.get(name) or edit_before[name] for name in ("instruction", "input", "output")
+    }
+    reasons = form_data.get("reasons", [])
+    context.update(
+        assignment=assignment,
+        version=version,
+        form_data=form_data,
+        edit_values=edit_values,
+        chosen_reasons=reasons,
+        preference=preference,
+        open_panel=open_panel,
+        diff=edit_diff(before=edit_before, after=edit_values),
+    )
     return context
+
+
+def _item_response(request: ReviewerRequest, context: dict, status: int = 200) -> HttpResponse:
+    template = TEMPLATE + "#item" if request.htmx else TEMPLATE
+    return render(request, template, context, status=status)
 
 
 @require_GET
 @role_required(REVIEW)
-def review_page(request: HttpRequest) -> HttpResponse:
+def review_page(request: ReviewerRequest) -> HttpResponse:
     return render(request, TEMPLATE, _page_context(request))
+
+
+def _decision_fields(data: dict) -> dict:
+    return {
+        "verdict": data.get("verdict", ""),
+        "reasons": data.get("reasons", []),
+        "comment": data.get("comment", ""),
+        "instruction": data.get("instruction"),
+        "task_input": data.get("input"),
+        "output": data.get("output"),
+        "based_on": data.get("based_on"),
+        "preference": data.get("preference", ""),
+    }
 
 
 @require_POST
 @role_required(REVIEW)
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     form.is_valid()  # every field is optional; the queue says what a valid decision is
     data = form.cleaned_data
     try:
-        submit_decision(
-            reviewer=request.user,
-            assignment_id=pk,
-            verdict=data.get("verdict", ""),
-            reasons=data.get("reasons", []),
-            comment=data.get("comment", ""),
-            instruction=data.get("instruction"),
-            task_input=data.get("input"),
-            output=data.get("output"),
-            based_on=data.get("based_on"),
-        )
+        decision = submit_decision(reviewer=request.user, assignment_id=pk, **_decision_fields(data))
     except ReviewError as error:
         context = _page_context(
             request, error=str(error), form_data=request.POST, open_panel=data.get("verdict", "")
         )
-        template = TEMPLATE + "#item" if request.htmx else TEMPLATE
-        return render(request, template, context, status=422)
+        return _item_response(request, context, status=422)
+    notice = ""
+    if decision.extra:
+        notice = (
+            f"Your lease on item #{decision.item_id} had expired and another physician took the item "
+            "meanwhile. Your verdict is kept as an extra verdict; theirs settles the item."
+        )
     if not request.htmx:
         return redirect("review:review")
-    return render(request, TEMPLATE + "#item", _page_context(request))
+    return render(request, TEMPLATE + "#item", _page_context(request, notice=notice))
+
+
+@require_POST
+@role_required(REVIEW)
+def draft(request: ReviewerRequest, pk: int) -> HttpResponse:
+    """Autosave (htmx, debounced): store the draft and answer with its status and the edit's diff."""
+    form = DraftForm(request.POST)
+    form.is_valid()
+    data = form.cleaned_data
+    context: dict = {"draft_error": ""}
+    try:
+        saved = save_draft(
+            reviewer=request.user,
+            assignment_id=pk,
+            panel=data.get("panel", ""),
+            instruction=data.get("instruction") or "",
+            task_input=data.get("input") or "",
+            output=data.get("output") or "",
+            reasons=data.get("reasons", []),
+            comment=data.get("comment", ""),
+            preference=data.get("preference", ""),
+        )
+    except ReviewError as error:
+        context["draft_error"] = str(error)
+        return render(request, TEMPLATE + "#draft-status", context, status=409)
+    item = saved.assignment.item
+    _, instruction, task_input, _ = current_version(item)
+    before = {
+        "instruction": instruction,
+        "input": task_input,
+        "output": original_output(item, saved.preference),
+    }
+    after = {"instruction": saved.instruction, "input": saved.input, "output": saved.output}
+    context.update(saved_at=saved.updated_at, diff=edit_diff(before=before, after=after))
+    return render(request, TEMPLATE + "#draft-status", context)
+
+
+@require_POST
+@role_required(REVIEW)
+def prefetch(request: ReviewerRequest) -> HttpResponse:
+    """Claim the next item while the reviewer reads this one."""
+    prefetch_next(request.user)
+    return HttpResponse(status=204)
+
+
+@require_POST
+@role_required(REVIEW)
+def undo(request: ReviewerRequest) -> HttpResponse:
+    try:
+        undone = undo_last_decision(reviewer=request.user)
+    except ReviewError as error:
+        return _item_response(request, _page_context(request, error=str(error)), status=422)
+    notice = f"Your decision on item #{undone.item_id} was undone (it stays on record). Decide again."
+    if not request.htmx:
+        return redirect("review:review")
+    return render(request, TEMPLATE + "#item", _page_context(request, notice=notice))
+
+
+@require_GET
+@role_required(REVIEW)
+def guidelines(request: ReviewerRequest) -> HttpResponse:
+    return render(request, "review/guidelines.html", {"guideline": ReviewerGuideline.objects.first()})
