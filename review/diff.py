@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-_TOKENS = re.compile(r"\s+|[^\s]+")
+_TOKENS = re.compile(r"\s+|\S+\s*")  # words carry their trailing space, so spaces never anchor a match
 
 
 @dataclass(frozen=True)
