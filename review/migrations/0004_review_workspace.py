@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                     "rate",
                     models.FloatField(
                         default=0.1,
-                        help_text="Share of each stratum (domain × technique) reviewed, 0–1, unless a rule says otherwise.",
+                        help_text="Share of each stratum (domain and technique) reviewed, 0–1, unless a rule says otherwise.",
                     ),
                 ),
                 (
