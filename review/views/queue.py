@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -160,6 +161,8 @@ def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
             "meanwhile. Your verdict is kept as an extra verdict; theirs settles the item."
         )
     if not request.htmx:
+        if notice:
+            messages.warning(request, notice)
         return redirect("review:review")
     return render(request, TEMPLATE + "#item", _page_context(request, notice=notice))
 
@@ -215,7 +218,8 @@ def undo(request: ReviewerRequest) -> HttpResponse:
     except ReviewError as error:
         return _item_response(request, _page_context(request, error=str(error)), status=422)
     notice = f"Your decision on item #{undone.item_id} was undone (it stays on record). Decide again."
-    if not request.htmx:
+    if not request.htmx:  # also when a key is pressed before htmx has wired the new buttons
+        messages.info(request, notice)
         return redirect("review:review")
     return render(request, TEMPLATE + "#item", _page_context(request, notice=notice))
 

@@ -53,7 +53,7 @@ def test_a_physician_reviews_with_the_keyboard_alone(live_server, login, physici
 
     # Undo the reject: the item comes back, the undone decision stays on record.
     keys.press("u")
-    expect(page.get_by_test_id("notice")).to_contain_text("was undone")
+    expect(page.get_by_role("status").filter(has_text="was undone")).to_be_visible()
     assert item_id(page) == rejected
     keys.press("r")
     keys.press("3")

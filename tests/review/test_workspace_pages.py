@@ -209,3 +209,12 @@ def test_a_batch_below_the_threshold_is_not_released(client_for, physician, data
 def test_a_physician_cannot_release_a_batch(client_for, physician, review_items):
     batch = Batch.objects.get()
     assert client_for(physician).post(reverse("review:batch_release", args=[batch.pk])).status_code == 403
+
+
+def test_undo_without_htmx_redirects_with_the_notice(client_for, physician, review_items):
+    client = client_for(physician)
+    client.get(reverse("review:review"))
+    first = active(physician)
+    client.post(reverse("review:decide", args=[first.pk]), {"verdict": "accept"})
+    r = client.post(reverse("review:undo"), follow=True)
+    assert "was undone" in r.text and f"Item #{first.item_id} " in r.text
