@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "axes",
+    "auditlog",
     "synth",
     "review",
 ]
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",  # the signed-in user is the actor of audit entries
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -145,6 +147,24 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "synth.lockout.lockout_response"
 AXES_VERBOSE = False
+# The audit trail (django-auditlog): who changed what, when, for configuration, decisions, edits,
+# adjudications, releases and exports; logins are added by synth/audit.py. Entries are read-only in
+# the admin and nothing in the application edits or deletes them.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "synth.Domain",
+    "synth.SeedTask",
+    "synth.Teacher",
+    "synth.GenerationRun",
+    "review.ReviewItem",
+    "review.ItemRevision",
+    "review.Decision",
+    "review.Adjudication",
+    "review.Batch",
+    "review.Export",
+    {"model": "auth.User", "exclude_fields": ["password", "last_login"], "m2m_fields": ["groups"]},
+    {"model": "auth.Group", "m2m_fields": ["permissions"]},
+)
+AUDITLOG_STORE_JSON_CHANGES = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

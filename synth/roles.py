@@ -34,12 +34,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("reviewerguideline", "samplingpolicy", "samplingrule")
             for action in ("add", "change", "delete", "view")
         ),
+        "auditlog.view_logentry",
     ],
 }
 
 
-def ensure_roles() -> None:
-    """Create the role groups with their permissions where missing (after a flush, on a new database)."""
+def ensure_roles(**kwargs) -> None:
+    """Create the role groups with their permissions where missing.
+
+    Runs after every `migrate` (and flush), so a permission added to ROLE_PERMISSIONS reaches its
+    group without a migration of its own.
+    """
     from django.contrib.auth.models import Group, Permission
 
     for role, permissions in ROLE_PERMISSIONS.items():
