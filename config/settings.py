@@ -128,6 +128,10 @@ elif env_bool("DATABASE_POOL", default=True):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Generation runs: candidates per chunk (one task each), and how long a chunk's worker may go silent
+# before its chunk is handed to another worker.
+GENERATION_CHUNK_SIZE = int(os.environ.get("GENERATION_CHUNK_SIZE", "25"))
+GENERATION_LEASE_SECONDS = float(os.environ.get("GENERATION_LEASE_SECONDS", "60"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

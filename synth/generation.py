@@ -1,25 +1,54 @@
-"""Generation runs: launching one, executing it step by step, cancelling it."""
+"""Generation runs: launching one, executing its chunks, resuming after a lost worker, cancelling.
+
+A run is split into chunks (`RunChunk`), each a background task that any worker may take, so several
+workers generate one run at once. Within a chunk, the technique's steps run concurrently: each step
+is a generator that yields the teacher calls it needs and receives their outcomes, while this module
+(the only code that writes to the database) submits the calls to the dispatcher, records every call
+as it completes, and stores each step's records once the step ends.
+
+Nothing is lost or paid twice when a worker dies: every answered call is recorded with a key naming
+it within the run (chunk, step, slot), a resumed chunk re-runs only the steps it had not stored, and
+a call whose key already has an answer is served from that record instead of the teacher. Candidate
+sequences are unique per run, so no record is stored twice. A worker killed mid-chunk leaves the
+chunk RUNNING with a lease that stops being renewed; `watch_run` (a task re-enqueued while the run is
+active) and `resume_stalled_runs` (the `resume_runs` command) hand such chunks to another worker.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from synth.models import Candidate, DiscardedText, Domain, GenerationRun, Teacher
+from synth.models import (
+    Candidate,
+    DiscardedText,
+    Domain,
+    GenerationRun,
+    QualityResult,
+    RunChunk,
+    Teacher,
+    TeacherCall,
+)
 from synth.quality.exact import content_hash
 from synth.quality.gate import apply_gate
 from synth.signals import run_completed
 from synth.teachers import TeacherError, client_for
-from synth.techniques import TECHNIQUES, StepResult
+from synth.teachers.dispatch import Attempt, Call, Dispatcher, Outcome, cached_completion
+from synth.techniques import TECHNIQUES, StepResult, Technique
 
 logger = logging.getLogger(__name__)
 
 MAX_RUN_SIZE = 10_000
-# A run stops, with a message, after this many steps in a row that produced nothing.
+# A chunk stops, with a message, after this many steps in a row that produced nothing.
 MAX_FRUITLESS_STEPS = 10
 
 
@@ -29,6 +58,17 @@ class GenerationError(Exception):
 
 def available_techniques() -> list[tuple[str, str]]:
     return [(name, cls.label) for name, cls in TECHNIQUES.items()]
+
+
+def ensure_offline_teacher() -> Teacher:
+    """The built-in teacher always exists (a data migration creates it; this repairs a deletion)."""
+    teacher, _ = Teacher.objects.get_or_create(
+        name="offline", defaults={"provider": Teacher.Provider.OFFLINE, "model": "offline-icd10-v1"}
+    )
+    return teacher
+
+
+# Launching -----------------------------------------------------------------------------------------
 
 
 def launch_run(
@@ -53,89 +93,390 @@ def launch_run(
         client_for(teacher)  # fails now, with the variable to set, rather than in the worker
     except TeacherError as error:
         raise GenerationError(error.message) from error
+    options = options or {}
+    try:
+        TECHNIQUES[technique].check_options(options, domains=domains or [])
+    except TeacherError as error:
+        raise GenerationError(error.message) from error
 
-    from synth.tasks import run_generation
+    from synth.tasks import run_generation, watch_run
 
+    chunk_size = max(1, settings.GENERATION_CHUNK_SIZE)
     with transaction.atomic():
         run = GenerationRun.objects.create(
             teacher=teacher,
             technique=technique,
             requested_count=requested_count,
             sample_rate=sample_rate,
-            options=options or {},
+            options=options,
             created_by=created_by,
         )
         run.domains.set(domains or [])
-        transaction.on_commit(lambda: run_generation.enqueue(run.pk))
+        chunks = RunChunk.objects.bulk_create(
+            RunChunk(
+                run=run,
+                index=index,
+                first_sequence=index * chunk_size + 1,
+                size=min(chunk_size, requested_count - index * chunk_size),
+            )
+            for index in range(math.ceil(requested_count / chunk_size))
+        )
+
+        def enqueue() -> None:
+            for chunk in chunks:
+                run_generation.enqueue(run.pk, chunk.index)
+            if watch_run.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
+                watch_run.using(run_after=timezone.now() + _lease()).enqueue(run.pk)
+
+        transaction.on_commit(enqueue)
     return run
 
 
 def cancel_run(run: GenerationRun) -> bool:
-    """Stop a queued or running run; what it already generated stays."""
+    """Stop a queued or running run; what it already generated stays. Workers stop at their next call."""
     cancelled = GenerationRun.objects.filter(pk=run.pk, status__in=GenerationRun.ACTIVE_STATUSES).update(
         status=GenerationRun.Status.CANCELLED, finished_at=timezone.now()
     )
     return cancelled == 1
 
 
+@dataclass(frozen=True)
+class CostEstimate:
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal
+
+
+def estimate_cost(*, teacher: Teacher, technique: str, requested_count: int) -> CostEstimate:
+    """What a run will roughly cost, from the technique's calls per record and typical prompt sizes."""
+    profile = TECHNIQUES[technique]
+    calls = math.ceil(requested_count * profile.calls_per_record)
+    input_tokens = calls * profile.input_tokens_per_call
+    output_tokens = calls * min(profile.output_tokens_per_call, teacher.max_tokens)
+    cost = (
+        input_tokens * teacher.price_input_per_mtok + output_tokens * teacher.price_output_per_mtok
+    ) / Decimal(1_000_000)
+    return CostEstimate(calls, input_tokens, output_tokens, cost.quantize(Decimal("0.0001")))
+
+
+# Executing -----------------------------------------------------------------------------------------
+
+
 def execute_run(run_id: int) -> None:
-    """Generate until the run holds its requested count. Safe to call again after a crash."""
+    """Execute every chunk of a run not yet done, one after another, in this process."""
+    for index in RunChunk.objects.filter(run_id=run_id).order_by("index").values_list("index", flat=True):
+        execute_chunk(run_id, index)
+
+
+def execute_chunk(run_id: int, index: int) -> None:
+    """Generate one chunk. Safe to call again, by any worker, after a crash: it resumes."""
     run = GenerationRun.objects.select_related("teacher").get(pk=run_id)
     if not run.is_active:
         return
+    chunk = _claim(run, index)
+    if chunk is None:
+        return  # done, or another live worker holds it
+    GenerationRun.objects.filter(pk=run.pk, status=GenerationRun.Status.QUEUED).update(
+        status=GenerationRun.Status.RUNNING, started_at=timezone.now()
+    )
+    run.refresh_from_db()
     try:
-        _generate(run)
+        _ChunkDriver(run, chunk).drive()
     except Exception as error:
         # A bug must not leave the run looking busy forever; the task itself is marked failed too.
-        logger.exception("Run %s failed unexpectedly", run.pk)
+        logger.exception("Run %s chunk %s failed unexpectedly", run.pk, index)
         _fail(
             run,
+            chunk,
             f"The run stopped on an unexpected error ({type(error).__name__}). Its candidates so far "
             "are kept; the server log has the details.",
         )
         raise
+    _complete_if_done(run)
 
 
-def _generate(run: GenerationRun) -> None:
-    GenerationRun.objects.filter(pk=run.pk).update(
-        status=GenerationRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
+
+
+def _claim(run: GenerationRun, index: int) -> RunChunk | None:
+    now = timezone.now()
+    claimable = RunChunk.objects.filter(run=run, index=index).filter(
+        models_q_pending_or_stale(now)  # a RUNNING chunk whose lease ran out lost its worker
     )
-    try:
-        technique = TECHNIQUES[run.technique](teacher=client_for(run.teacher), run=run)
-    except (KeyError, TeacherError) as error:
-        _fail(run, getattr(error, "message", f"Unknown technique '{run.technique}'."))
-        return
+    if not claimable.update(
+        status=RunChunk.Status.RUNNING, lease_until=now + _lease(), claims=F("claims") + 1
+    ):
+        return None
+    return RunChunk.objects.get(run=run, index=index)
 
-    fruitless_steps = 0
-    while True:
-        run.refresh_from_db()
-        if run.status != GenerationRun.Status.RUNNING:
-            return  # cancelled meanwhile
-        done = run.candidates.count()
-        if done >= run.requested_count:
-            break
-        if fruitless_steps >= MAX_FRUITLESS_STEPS:
-            _fail(
-                run,
-                f"The teacher produced no usable records in {MAX_FRUITLESS_STEPS} steps in a row "
-                f"({run.failed_calls} failed calls; {run.discarded_count} drafts dropped by the "
-                "technique's rules, e.g. too similar to the task pool). Check the teacher's settings, "
-                "add seed tasks or choose more domains, and try again.",
-            )
-            return
-        want = min(technique.batch_size, run.requested_count - done)
+
+def models_q_pending_or_stale(now):
+    from django.db.models import Q
+
+    return Q(status=RunChunk.Status.PENDING) | Q(status=RunChunk.Status.RUNNING, lease_until__lt=now)
+
+
+@dataclass
+class _Step:
+    number: int
+    want: int
+    generator: object
+    calls: list[Call] = field(default_factory=list)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+
+
+class _ChunkDriver:
+    def __init__(self, run: GenerationRun, chunk: RunChunk) -> None:
+        self.run = run
+        self.chunk = chunk
+        self.technique: Technique = TECHNIQUES[run.technique](run=run, chunk_index=chunk.index)
+        self.dispatchers: dict[str, Dispatcher] = {}
+        self.pending: dict[concurrent.futures.Future, tuple[_Step, int]] = {}
+        self.active: dict[int, _Step] = {}
+        self.stored = Candidate.objects.filter(
+            run=run, sequence__gte=chunk.first_sequence, sequence__lt=chunk.first_sequence + chunk.size
+        ).count()
+        self.done_steps = set(chunk.steps_done)
+        self.fruitless = 0
+        self.failure = ""
+        self.last_heartbeat = timezone.now()
+
+    @property
+    def remaining(self) -> int:
+        return self.chunk.size - self.stored
+
+    def drive(self) -> None:
         try:
-            result = technique.step(run.steps_done, want=want)
-        except TeacherError as error:
-            if error.permanent:
-                _fail(run, f"The teacher refused the request: {error.message}")
-                return
-            logger.warning("Run %s step %s failed: %s", run.pk, run.steps_done, error.message)
-            result = StepResult(drafts=[], completions=[], failures=[error])
-        _store_step(run, result, first_sequence=done + 1, limit=want)
-        fruitless_steps = 0 if result.drafts else fruitless_steps + 1
+            self._loop()
+        finally:
+            for dispatcher in self.dispatchers.values():
+                dispatcher.close()
+        if self.failure:
+            _fail(self.run, self.chunk, self.failure)
+        elif self.remaining <= 0:
+            RunChunk.objects.filter(pk=self.chunk.pk).update(status=RunChunk.Status.DONE, lease_until=None)
 
+    def _loop(self) -> None:
+        next_number = 0
+        parallel = max(1, self.run.teacher.concurrency)
+        while not self.failure:
+            if not self._still_running():
+                return
+            in_flight = sum(step.want for step in self.active.values())
+            while self.remaining - in_flight > 0 and len(self.active) < parallel:
+                while next_number in self.done_steps:
+                    next_number += 1
+                want = min(self.technique.batch_size, self.remaining - in_flight)
+                step = _Step(next_number, want, self.technique.step(next_number, want=want))
+                next_number += 1
+                in_flight += want
+                self.active[step.number] = step
+                self._advance(step, None)
+                if self.failure:
+                    return
+            if not self.active:
+                return
+            done, _ = concurrent.futures.wait(
+                list(self.pending), timeout=1.0, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            self._heartbeat()
+            for future in done:
+                step, slot = self.pending.pop(future)
+                outcome = future.result()
+                self._record(outcome)
+                step.outcomes[slot] = outcome
+                if len(step.outcomes) == len(step.calls):
+                    self._advance(step, [step.outcomes[i] for i in range(len(step.calls))])
+                if self.failure:
+                    return
+
+    def _advance(self, step: _Step, outcomes: list[Outcome] | None) -> None:
+        """Hand a step its outcomes and submit the calls it asks for next, or store what it made."""
+        while True:
+            try:
+                calls = step.generator.send(outcomes)
+            except StopIteration as stop:
+                del self.active[step.number]
+                self._store(step, stop.value or StepResult(drafts=[]))
+                return
+            except TeacherError as error:  # a technique's options are wrong: the run cannot go on
+                del self.active[step.number]
+                self.failure = error.message
+                return
+            step.calls, step.outcomes = list(calls), {}
+            if not step.calls:
+                outcomes = []
+                continue
+            for slot, call in enumerate(step.calls):
+                future = self._submit(call)
+                self.pending[future] = (step, slot)
+            return
+
+    def _submit(self, call: Call) -> concurrent.futures.Future:
+        answered = TeacherCall.objects.filter(
+            run=self.run, key=call.key, status=TeacherCall.Status.OK
+        ).first()
+        if answered is not None:
+            # Paid for before (by a worker that died before storing the step): not asked again.
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            completion = cached_completion(
+                provider=answered.provider,
+                model=answered.model,
+                text=answered.response_text,
+                data=answered.data,
+            )
+            attempt = Attempt(0, answered.request, ok=True, text=answered.response_text, cached=True)
+            future.set_result(Outcome(call, [attempt], completion=completion))
+            return future
+        return self._dispatcher(call.teacher).submit(call)
+
+    def _dispatcher(self, teacher_name: str) -> Dispatcher:
+        teacher = self.run.teacher if not teacher_name else Teacher.objects.get(name=teacher_name)
+        if teacher.name not in self.dispatchers:
+            self.dispatchers[teacher.name] = Dispatcher(
+                client_for(teacher),
+                concurrency=teacher.concurrency,
+                requests_per_minute=teacher.requests_per_minute,
+                tokens_per_minute=teacher.tokens_per_minute,
+            )
+            self.dispatchers[teacher.name].teacher = teacher
+        return self.dispatchers[teacher.name]
+
+    def _record(self, outcome: Outcome) -> None:
+        """Store every attempt a call took as it completes, and add it to the run's totals at once."""
+        fresh = [a for a in outcome.attempts if not a.cached]
+        if not fresh:
+            return
+        teacher = self.dispatchers[self._teacher_name(outcome.call)].teacher
+        provider, model = (
+            teacher.provider,
+            (outcome.completion.model if outcome.completion else teacher.model),
+        )
+        rows = []
+        for attempt in fresh:
+            cost = (
+                attempt.input_tokens * teacher.price_input_per_mtok
+                + attempt.output_tokens * teacher.price_output_per_mtok
+            ) / Decimal(1_000_000)
+            rows.append(
+                TeacherCall(
+                    run=self.run,
+                    key=outcome.call.key,
+                    attempt=attempt.number,
+                    provider=provider,
+                    model=model or teacher.provider,
+                    template=outcome.call.template,
+                    status=TeacherCall.Status.OK if attempt.ok else TeacherCall.Status.FAILED,
+                    reason=attempt.reason,
+                    message=attempt.message,
+                    request=attempt.messages,
+                    response_text=attempt.text,
+                    data=attempt.data,
+                    input_tokens=attempt.input_tokens,
+                    output_tokens=attempt.output_tokens,
+                    cost=cost,
+                    latency_ms=attempt.latency_ms,
+                )
+            )
+        try:
+            with transaction.atomic():
+                TeacherCall.objects.bulk_create(rows)
+        except IntegrityError:
+            # Another worker answered the same call meanwhile (a lease that ran out while its worker
+            # was still alive): its answer stands; keep only this worker's failed attempts.
+            TeacherCall.objects.bulk_create([row for row in rows if row.status != TeacherCall.Status.OK])
+        GenerationRun.objects.filter(pk=self.run.pk).update(
+            teacher_calls=F("teacher_calls") + len(rows),
+            failed_calls=F("failed_calls") + sum(1 for row in rows if row.status != TeacherCall.Status.OK),
+            input_tokens=F("input_tokens") + sum(row.input_tokens for row in rows),
+            output_tokens=F("output_tokens") + sum(row.output_tokens for row in rows),
+            cost=F("cost") + sum((row.cost for row in rows), Decimal(0)),
+        )
+
+    def _teacher_name(self, call: Call) -> str:
+        return call.teacher or self.run.teacher.name
+
+    def _store(self, step: _Step, result: StepResult) -> None:
+        drafts = result.drafts[: max(0, self.remaining)]
+        filtered = 0
+        with transaction.atomic():
+            for offset, draft in enumerate(drafts):
+                candidate = Candidate.objects.create(
+                    run=self.run,
+                    sequence=self.chunk.first_sequence + self.stored + offset,
+                    domain=draft.domain,
+                    technique=self.run.technique,
+                    instruction=draft.instruction,
+                    input=draft.input,
+                    output=draft.output,
+                    rejected_output=draft.rejected_output,
+                    content_hash=content_hash(draft.instruction, draft.input),
+                    teacher_provider=draft.teacher_provider or self.run.teacher.provider,
+                    teacher_model=draft.teacher_model or self.run.teacher.model or self.run.teacher.provider,
+                    provenance={**draft.provenance, "chunk": self.chunk.index, "step": step.number},
+                )
+                if draft.filter_reason:
+                    # The technique's own rule (e.g. self-curation score) filtered it, with its reason.
+                    QualityResult.objects.create(
+                        candidate=candidate,
+                        check_name=draft.filter_reason,
+                        passed=False,
+                        reason=draft.filter_message,
+                        score=draft.filter_score,
+                        evidence=draft.filter_evidence,
+                    )
+                    candidate.status = Candidate.Status.FILTERED
+                    candidate.filter_reason = draft.filter_reason
+                    candidate.save(update_fields=["status", "filter_reason"])
+                    filtered += 1
+                elif apply_gate(candidate).status == Candidate.Status.FILTERED:
+                    filtered += 1
+            DiscardedText.objects.bulk_create(
+                DiscardedText(run=self.run, reason=d.reason, text=d.text, evidence=d.evidence)
+                for d in result.discarded
+            )
+            self.done_steps.add(step.number)
+            RunChunk.objects.filter(pk=self.chunk.pk).update(steps_done=sorted(self.done_steps))
+            GenerationRun.objects.filter(pk=self.run.pk).update(
+                steps_done=F("steps_done") + 1,
+                generated_count=F("generated_count") + len(drafts),
+                discarded_count=F("discarded_count") + len(result.discarded),
+                filtered_count=F("filtered_count") + filtered,
+            )
+        self.stored += len(drafts)
+        self.fruitless = 0 if drafts else self.fruitless + 1
+        if self.fruitless >= MAX_FRUITLESS_STEPS and self.remaining > 0:
+            self.run.refresh_from_db()
+            self.failure = (
+                f"The teacher produced no usable records in {MAX_FRUITLESS_STEPS} steps in a row "
+                f"({self.run.failed_calls} failed calls; {self.run.discarded_count} drafts dropped by the "
+                "technique's rules, e.g. too similar to the task pool). Check the teacher's settings and "
+                "its failed calls, add seed tasks or choose more domains, and try again."
+            )
+            if result.stop_reason:
+                self.failure = f"{result.stop_reason} {self.failure}"
+        if result.stop_reason and self.remaining > 0 and not drafts:
+            self.failure = result.stop_reason
+
+    def _still_running(self) -> bool:
+        status = GenerationRun.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
+        return status == GenerationRun.Status.RUNNING
+
+    def _heartbeat(self) -> None:
+        now = timezone.now()
+        if now - self.last_heartbeat >= _lease() / 4:
+            RunChunk.objects.filter(pk=self.chunk.pk, status=RunChunk.Status.RUNNING).update(
+                lease_until=now + _lease()
+            )
+            self.last_heartbeat = now
+
+
+def _complete_if_done(run: GenerationRun) -> None:
     with transaction.atomic():
+        if RunChunk.objects.filter(run=run).exclude(status=RunChunk.Status.DONE).exists():
+            return
         finished = GenerationRun.objects.filter(pk=run.pk, status=GenerationRun.Status.RUNNING).update(
             status=GenerationRun.Status.COMPLETED, finished_at=timezone.now()
         )
@@ -144,49 +485,55 @@ def _generate(run: GenerationRun) -> None:
             run_completed.send(sender=GenerationRun, run=run)
 
 
-def _store_step(run: GenerationRun, result: StepResult, *, first_sequence: int, limit: int) -> None:
-    teacher = run.teacher
-    input_tokens = sum(c.usage.input_tokens for c in result.completions)
-    output_tokens = sum(c.usage.output_tokens for c in result.completions)
-    cost = (
-        input_tokens * teacher.price_input_per_mtok + output_tokens * teacher.price_output_per_mtok
-    ) / Decimal(1_000_000)
-    filtered = 0
-    with transaction.atomic():
-        for sequence, draft in enumerate(result.drafts[:limit], start=first_sequence):
-            candidate = Candidate.objects.create(
-                run=run,
-                sequence=sequence,
-                domain=draft.domain,
-                technique=run.technique,
-                instruction=draft.instruction,
-                input=draft.input,
-                output=draft.output,
-                content_hash=content_hash(draft.instruction, draft.input),
-                teacher_provider=teacher.provider,
-                teacher_model=result.completions[0].model if result.completions else teacher.model,
-                provenance=draft.provenance,
-            )
-            if apply_gate(candidate).status == Candidate.Status.FILTERED:
-                filtered += 1
-        DiscardedText.objects.bulk_create(
-            DiscardedText(run=run, reason=d.reason, text=d.text, evidence=d.evidence)
-            for d in result.discarded
-        )
-        GenerationRun.objects.filter(pk=run.pk).update(
-            steps_done=F("steps_done") + 1,
-            generated_count=F("generated_count") + min(len(result.drafts), limit),
-            discarded_count=F("discarded_count") + len(result.discarded),
-            filtered_count=F("filtered_count") + filtered,
-            teacher_calls=F("teacher_calls") + len(result.completions) + len(result.failures),
-            failed_calls=F("failed_calls") + len(result.failures),
-            input_tokens=F("input_tokens") + input_tokens,
-            output_tokens=F("output_tokens") + output_tokens,
-            cost=F("cost") + cost,
-        )
-
-
-def _fail(run: GenerationRun, message: str) -> None:
-    GenerationRun.objects.filter(pk=run.pk).update(
+def _fail(run: GenerationRun, chunk: RunChunk | None, message: str) -> None:
+    if chunk is not None:
+        RunChunk.objects.filter(pk=chunk.pk).update(status=RunChunk.Status.FAILED, error=message)
+    GenerationRun.objects.filter(pk=run.pk, status__in=GenerationRun.ACTIVE_STATUSES).update(
         status=GenerationRun.Status.FAILED, error=message, finished_at=timezone.now()
     )
+
+
+# Resuming ------------------------------------------------------------------------------------------
+
+
+def resume_stalled_runs(*, run: GenerationRun | None = None) -> list[RunChunk]:
+    """Hand chunks whose worker died (lease ran out) to a new task; the task resumes each one."""
+    from django_tasks_db.models import DBTaskResult
+
+    from synth.tasks import run_generation
+
+    now = timezone.now()
+    stalled = RunChunk.objects.filter(
+        status=RunChunk.Status.RUNNING,
+        lease_until__lt=now,
+        run__status__in=GenerationRun.ACTIVE_STATUSES,
+    )
+    if run is not None:
+        stalled = stalled.filter(run=run)
+    resumed = []
+    for chunk in stalled:
+        if not RunChunk.objects.filter(
+            pk=chunk.pk, status=RunChunk.Status.RUNNING, lease_until__lt=now
+        ).update(status=RunChunk.Status.PENDING):
+            continue
+        # django-tasks-db leaves a killed worker's task RUNNING for ever: close it, saying why.
+        for result in DBTaskResult.objects.filter(task_path=run_generation.module_path, status="RUNNING"):
+            if result.args_kwargs.get("args") == [chunk.run_id, chunk.index]:
+                DBTaskResult.objects.filter(pk=result.pk).update(
+                    status="FAILED",
+                    finished_at=now,
+                    exception_class_path="synth.generation.WorkerLost",
+                    traceback="The worker running this chunk stopped renewing its lease; the chunk was resumed.",
+                )
+        run_generation.enqueue(chunk.run_id, chunk.index)
+        resumed.append(chunk)
+    return resumed
+
+
+def watch_active_run(run_id: int) -> bool:
+    """Resume the run's stalled chunks; True while the run is still active (watch it again)."""
+    run = GenerationRun.objects.filter(pk=run_id).first()
+    if run is None or not run.is_active:
+        return False
+    resume_stalled_runs(run=run)
+    return True

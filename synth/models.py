@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+
+
+def validate_base_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError("Enter an http:// or https:// URL, e.g. http://gpu-host:8000/v1.")
 
 
 class Domain(models.Model):
@@ -61,8 +69,12 @@ class Teacher(models.Model):
     model = models.CharField(
         max_length=200, blank=True, help_text="e.g. gpt-4.1, claude-sonnet-4-5, llama3.1"
     )
-    base_url = models.URLField(
-        blank=True, help_text="For OpenAI-compatible servers, e.g. http://localhost:8000/v1 (vLLM)."
+    # A CharField: URLField refuses the bare host names GPU servers often have (http://gpu-host:8000/v1).
+    base_url = models.CharField(
+        max_length=300,
+        blank=True,
+        validators=[validate_base_url],
+        help_text="For OpenAI-compatible servers, e.g. http://localhost:8000/v1 (vLLM).",
     )
     api_key_env = models.CharField(
         "API key variable",
@@ -78,7 +90,12 @@ class Teacher(models.Model):
     )
     temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
     max_tokens = models.PositiveIntegerField(default=1024, validators=[MinValueValidator(1)])
-    concurrency = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)])
+    concurrency = models.PositiveIntegerField(
+        default=4, validators=[MinValueValidator(1)], help_text="Calls in flight at once, per worker."
+    )
+    timeout_seconds = models.FloatField(
+        "timeout (seconds)", default=60.0, validators=[MinValueValidator(1.0)], help_text="Per call."
+    )
     requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
     tokens_per_minute = models.PositiveIntegerField(null=True, blank=True)
     price_input_per_mtok = models.DecimalField(
@@ -209,6 +226,121 @@ class Candidate(models.Model):
         if self.teacher_provider == Teacher.Provider.OFFLINE:
             return "offline (built-in, not a language model)"
         return f"{self.teacher_provider} · {self.teacher_model}"
+
+
+class QuerySet(models.Model):
+    """Questions an administrator uploaded or typed in, for Distillation runs to answer."""
+
+    name = models.CharField(max_length=200, unique=True)
+    source = models.CharField(max_length=200, blank=True, help_text="Uploaded file name, if any.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Query(models.Model):
+    query_set = models.ForeignKey(QuerySet, on_delete=models.CASCADE, related_name="queries")
+    line = models.PositiveIntegerField(help_text="Line (row) in the uploaded file.")
+    text = models.TextField()
+    input = models.TextField(blank=True)
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        ordering = ["query_set", "line"]
+        verbose_name_plural = "queries"
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class SourceDocument(models.Model):
+    """A de-identified document or answer uploaded for Backtranslation; PHI-screened on upload."""
+
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
+    # PHI findings from the screen: a document with any is held back and never sent to a teacher.
+    held_back = models.BooleanField(default=False)
+    phi_findings = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RunChunk(models.Model):
+    """A slice of a run's candidates that one worker generates; chunks of a run run in parallel."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_sequence = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
+    # Step numbers whose records are stored: a resumed chunk re-runs only the others.
+    steps_done = models.JSONField(default=list, blank=True)
+    claims = models.PositiveIntegerField(default=0)  # times a worker took it (more than 1: resumed)
+    lease_until = models.DateTimeField(null=True, blank=True)  # extended while a worker is alive
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} chunk {self.index}"
+
+
+class TeacherCall(models.Model):
+    """One request sent to a teacher: tokens, cost, latency, and what went wrong if it failed."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(GenerationRun, null=True, on_delete=models.CASCADE, related_name="calls")
+    key = models.CharField(max_length=200, help_text="Names the call within its run, for resuming.")
+    attempt = models.PositiveIntegerField(default=1)
+    provider = models.CharField(max_length=20, choices=Teacher.Provider)
+    model = models.CharField(max_length=200)
+    template = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=20, choices=Status)
+    reason = models.CharField(max_length=50, blank=True)  # refusal, cut_off, unparseable, rate_limited, ...
+    message = models.TextField(blank=True)
+    request = models.JSONField(default=list)  # the messages sent
+    response_text = models.TextField(blank=True)  # kept for failed and unparseable replies too
+    data = models.JSONField(null=True, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+    latency_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [
+            # One paid, usable answer per call: a resumed run reuses it instead of asking again.
+            models.UniqueConstraint(
+                fields=["run", "key"], condition=models.Q(status="ok"), name="one_answer_per_call"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
 
 
 class DiscardedText(models.Model):

@@ -1,10 +1,21 @@
 """Background tasks (Django's Tasks framework; django-tasks-db's db_worker runs them)."""
 
 from django.tasks import task
+from django.utils import timezone
 
-from synth.generation import execute_run
+from synth.generation import _lease, execute_chunk, watch_active_run
 
 
 @task()
-def run_generation(run_id: int) -> None:
-    execute_run(run_id)
+def run_generation(run_id: int, chunk_index: int = 0) -> None:
+    """Generate one chunk of a run; a run's chunks are separate tasks, for as many workers as run."""
+    execute_chunk(run_id, chunk_index)
+
+
+@task()
+def watch_run(run_id: int) -> None:
+    """While a run is active, hand chunks whose worker died to a new task, then look again later.
+
+    django-tasks-db neither retries tasks nor notices a killed worker, so this is the sweeper."""
+    if watch_active_run(run_id):
+        watch_run.using(run_after=timezone.now() + _lease()).enqueue(run_id)

@@ -37,6 +37,7 @@ def client_for(teacher: Teacher) -> TeacherClient:
             base_url=teacher.base_url or None,
             temperature=teacher.temperature,
             max_tokens=teacher.max_tokens,
+            timeout=teacher.timeout_seconds,
         )
     if teacher.provider == "anthropic":
         from synth.teachers.anthropic_provider import AnthropicTeacher
@@ -47,6 +48,7 @@ def client_for(teacher: Teacher) -> TeacherClient:
             base_url=teacher.base_url or None,
             temperature=teacher.temperature,
             max_tokens=teacher.max_tokens,
+            timeout=teacher.timeout_seconds,
         )
     raise TeacherError(f"Unknown teacher provider '{teacher.provider}'.", permanent=True)
 

@@ -9,7 +9,16 @@ from typing import Any
 import anthropic
 from anthropic.types import Message as AnthropicMessage
 
-from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
+from synth.teachers.base import (
+    Completion,
+    Message,
+    Schema,
+    TeacherError,
+    Usage,
+    parse_json_reply,
+    reason_for_status,
+    retry_after_seconds,
+)
 
 # The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
 # errors it may retry. Every other 4xx means the request or the account needs fixing first.
@@ -84,10 +93,20 @@ class AnthropicTeacher:
         except anthropic.APIError as exc:
             error = self._error_for(exc)
         except json.JSONDecodeError:
-            error = TeacherError("The teacher's response is not JSON; check the base URL.", permanent=False)
+            error = TeacherError(
+                "The teacher's response is not JSON; check the base URL.",
+                permanent=False,
+                reason="unparseable",
+            )
         else:
             latency_ms = round(1000 * (time.monotonic() - started))
-            return self._completion(response, schema=schema, latency_ms=latency_ms)
+            try:
+                return self._completion(response, schema=schema, latency_ms=latency_ms)
+            except TeacherError as unusable:
+                # The reply was billed even though it cannot be used: keep its tokens for the record.
+                unusable.usage = self._usage(response)
+                unusable.latency_ms = latency_ms
+                raise
         # Raised outside the except block so the SDK's exception, whose request still carries the API
         # key in its headers, does not travel along as __context__.
         raise error
@@ -96,7 +115,9 @@ class AnthropicTeacher:
         self, response: AnthropicMessage, *, schema: Schema | None, latency_ms: int
     ) -> Completion:
         if not response.content and response.stop_reason is None:
-            raise TeacherError("The teacher's response holds no reply.", permanent=False)
+            raise TeacherError(
+                "The teacher's response holds no reply.", permanent=False, reason="unparseable"
+            )
         blocks = response.content or []
         prose = "".join(block.text for block in blocks if block.type == "text")
         if response.stop_reason == "refusal":
@@ -105,12 +126,14 @@ class AnthropicTeacher:
             raise TeacherError(
                 "The teacher refused to answer" + (f": {reason.rstrip('.')}." if reason else "."),
                 permanent=True,
+                reason="refusal",
                 raw=prose,
             )
         if response.stop_reason in CUT_OFF_REASONS:
             raise TeacherError(
                 "The teacher's reply was cut off at the token limit; raise max_tokens or ask for less.",
                 permanent=False,
+                reason="cut_off",
                 raw=prose,
             )
         text, data = prose, None
@@ -123,6 +146,7 @@ class AnthropicTeacher:
                 raise TeacherError(
                     "The teacher answered in prose instead of filling in the requested structure.",
                     permanent=False,
+                    reason="unparseable",
                     raw=prose,
                 )
             text = json.dumps(tool_input, ensure_ascii=False)
@@ -132,24 +156,34 @@ class AnthropicTeacher:
             provider=self.provider,
             model=self.model,
             data=data,
-            usage=Usage(
-                input_tokens=response.usage.input_tokens if response.usage else 0,
-                output_tokens=response.usage.output_tokens if response.usage else 0,
-            ),
+            usage=self._usage(response),
             raw=response.model_dump(mode="json"),
             latency_ms=latency_ms,
         )
 
+    @staticmethod
+    def _usage(response: AnthropicMessage) -> Usage:
+        return Usage(
+            input_tokens=response.usage.input_tokens if response.usage else 0,
+            output_tokens=response.usage.output_tokens if response.usage else 0,
+        )
+
     def _error_for(self, exc: anthropic.APIError) -> TeacherError:
         if isinstance(exc, anthropic.APITimeoutError):
-            return TeacherError(f"The teacher did not answer within {self.timeout:g} s.", permanent=False)
+            return TeacherError(
+                f"The teacher did not answer within {self.timeout:g} s.", permanent=False, reason="timeout"
+            )
         if isinstance(exc, anthropic.APIConnectionError):
             return TeacherError(
-                f"Could not connect to the teacher at {self._client.base_url}.", permanent=False
+                f"Could not connect to the teacher at {self._client.base_url}.",
+                permanent=False,
+                reason="connection",
             )
         if not isinstance(exc, anthropic.APIStatusError):
             return TeacherError(
-                self._redact(f"The teacher's response was unusable: {exc.message}"), permanent=False
+                self._redact(f"The teacher's response was unusable: {exc.message}"),
+                permanent=False,
+                reason="unparseable",
             )
         status = exc.status_code
         message = f"The teacher answered HTTP {status}"
@@ -164,6 +198,8 @@ class AnthropicTeacher:
             self._redact(message),
             permanent=status < 500 and status not in TEMPORARY_STATUSES,
             raw=self._redact(exc.response.text),
+            reason=reason_for_status(status),
+            retry_after=retry_after_seconds(retry_after),
         )
 
     def _redact(self, text: str) -> str:

@@ -10,11 +10,30 @@ from typing import Any, Protocol
 class TeacherError(Exception):
     """A teacher call failed. Only non-permanent errors are worth retrying."""
 
-    def __init__(self, message: str, *, permanent: bool, raw: str = "") -> None:
+    # Why a call failed, for the per-call record and the retry policy (synth/teachers/dispatch.py):
+    # transport problems are retried with backoff, unusable replies are re-asked, the rest are final.
+    TRANSPORT_REASONS = frozenset({"rate_limited", "overloaded", "server_error", "timeout", "connection"})
+    REASK_REASONS = frozenset({"unparseable"})
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        raw: str = "",
+        reason: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.raw = raw  # whatever the provider sent back, kept for inspection
+        # rate_limited, overloaded, server_error, timeout, connection, unparseable, refusal, cut_off,
+        # content_filter, rejected (the request or account needs fixing), or "" when unclassified.
+        self.reason = reason or ("rejected" if permanent else "error")
+        self.retry_after = retry_after  # seconds, from the server's Retry-After header
+        self.usage: Usage | None = None  # tokens billed for a reply that was then unusable
+        self.latency_ms = 0
 
 
 @dataclass(frozen=True)
@@ -78,14 +97,48 @@ def parse_json_reply(text: str, schema: Schema) -> Any:
             f"The teacher's reply is not valid JSON ({exc.msg} at position {exc.pos}).",
             permanent=False,
             raw=text,
+            reason="unparseable",
         ) from exc
     if not isinstance(data, dict):
-        raise TeacherError("The teacher's reply is JSON but not an object.", permanent=False, raw=text)
+        raise TeacherError(
+            "The teacher's reply is JSON but not an object.", permanent=False, raw=text, reason="unparseable"
+        )
     missing = [key for key in schema.json_schema.get("required", []) if key not in data]
     if missing:
         raise TeacherError(
             f"The teacher's reply lacks the required field(s): {', '.join(missing)}.",
             permanent=False,
             raw=text,
+            reason="unparseable",
         )
     return data
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def reason_for_status(status: int) -> str:
+    if status == 429:
+        return "rate_limited"
+    if status in (503, 529):
+        return "overloaded"
+    if status >= 500:
+        return "server_error"
+    if status == 408:
+        return "timeout"
+    return "rejected"

@@ -9,7 +9,16 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion
 
-from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
+from synth.teachers.base import (
+    Completion,
+    Message,
+    Schema,
+    TeacherError,
+    Usage,
+    parse_json_reply,
+    reason_for_status,
+    retry_after_seconds,
+)
 
 # The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
 # errors it may retry. Every other 4xx means the request or the account needs fixing first.
@@ -78,59 +87,86 @@ class OpenAITeacher:
         except openai.APIError as exc:
             error = self._error_for(exc)
         except json.JSONDecodeError:
-            error = TeacherError("The teacher's response is not JSON; check the base URL.", permanent=False)
+            error = TeacherError(
+                "The teacher's response is not JSON; check the base URL.",
+                permanent=False,
+                reason="unparseable",
+            )
         else:
             latency_ms = round(1000 * (time.monotonic() - started))
-            return self._completion(response, schema=schema, latency_ms=latency_ms)
+            try:
+                return self._completion(response, schema=schema, latency_ms=latency_ms)
+            except TeacherError as unusable:
+                # The reply was billed even though it cannot be used: keep its tokens for the record.
+                unusable.usage = self._usage(response)
+                unusable.latency_ms = latency_ms
+                raise
         # Raised outside the except block so the SDK's exception, whose request still carries the API
         # key in its headers, does not travel along as __context__.
         raise error
 
     def _completion(self, response: ChatCompletion, *, schema: Schema | None, latency_ms: int) -> Completion:
         if not response.choices:
-            raise TeacherError("The teacher's response holds no reply.", permanent=False)
+            raise TeacherError(
+                "The teacher's response holds no reply.", permanent=False, reason="unparseable"
+            )
         choice = response.choices[0]
         text = choice.message.content or ""
         if choice.message.refusal:
             raise TeacherError(
                 f"The teacher refused to answer: {choice.message.refusal}",
                 permanent=True,
+                reason="refusal",
                 raw=choice.message.refusal,
             )
         if choice.finish_reason == "length":
             raise TeacherError(
                 "The teacher's reply was cut off at the token limit; raise max_tokens or ask for less.",
                 permanent=False,
+                reason="cut_off",
                 raw=text,
             )
         if choice.finish_reason == "content_filter":
             raise TeacherError(
-                "The server's content filter withheld the teacher's reply.", permanent=True, raw=text
+                "The server's content filter withheld the teacher's reply.",
+                permanent=True,
+                reason="content_filter",
+                raw=text,
             )
-        usage = response.usage
         return Completion(
             text=text,
             provider=self.provider,
             model=self.model,
             data=parse_json_reply(text, schema) if schema is not None else None,
-            usage=Usage(
-                input_tokens=usage.prompt_tokens if usage else 0,
-                output_tokens=usage.completion_tokens if usage else 0,
-            ),
+            usage=self._usage(response),
             raw=response.model_dump(mode="json"),
             latency_ms=latency_ms,
         )
 
+    @staticmethod
+    def _usage(response: ChatCompletion) -> Usage:
+        usage = response.usage
+        return Usage(
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+        )
+
     def _error_for(self, exc: openai.APIError) -> TeacherError:
         if isinstance(exc, openai.APITimeoutError):
-            return TeacherError(f"The teacher did not answer within {self.timeout:g} s.", permanent=False)
+            return TeacherError(
+                f"The teacher did not answer within {self.timeout:g} s.", permanent=False, reason="timeout"
+            )
         if isinstance(exc, openai.APIConnectionError):
             return TeacherError(
-                f"Could not connect to the teacher at {self._client.base_url}.", permanent=False
+                f"Could not connect to the teacher at {self._client.base_url}.",
+                permanent=False,
+                reason="connection",
             )
         if not isinstance(exc, openai.APIStatusError):
             return TeacherError(
-                self._redact(f"The teacher's response was unusable: {exc.message}"), permanent=False
+                self._redact(f"The teacher's response was unusable: {exc.message}"),
+                permanent=False,
+                reason="unparseable",
             )
         status = exc.status_code
         # vLLM and OpenAI both put a "message" in the error object; other bodies stay in raw only.
@@ -147,6 +183,8 @@ class OpenAITeacher:
             self._redact(message),
             permanent=status < 500 and status not in TEMPORARY_STATUSES,
             raw=self._redact(exc.response.text),
+            reason=reason_for_status(status),
+            retry_after=retry_after_seconds(retry_after),
         )
 
     def _redact(self, text: str) -> str:

@@ -1,13 +1,24 @@
-"""What every generation technique provides: drafts of candidate records, step by step."""
+"""What every generation technique provides: steps that ask the teacher and turn replies into drafts.
+
+A step is a generator: it yields the list of teacher calls it needs next (they run concurrently,
+within the teacher's limits), receives their outcomes in the same order, and finally returns a
+`StepResult`. It never writes to the database; the run's driver (synth/generation.py) records the
+calls, stores the drafts, and runs many steps at once.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from synth.teachers.base import Schema, TeacherError
+from synth.teachers.dispatch import Call, Outcome
+
 if TYPE_CHECKING:
     from synth.models import Domain, GenerationRun
-    from synth.teachers.base import Completion, TeacherClient, TeacherError
 
 
 @dataclass
@@ -18,7 +29,16 @@ class Draft:
     output: str
     domain: Domain | None
     input: str = ""
+    rejected_output: str = ""  # preference pairs: the response the judge ranked lower
     provenance: dict[str, Any] = field(default_factory=dict)
+    teacher_provider: str = ""  # when not the run's teacher (e.g. a preference pair's other teacher)
+    teacher_model: str = ""
+    # Set when the technique's own rule filters the record but it should still be kept, with why
+    # (e.g. Backtranslation's self-curation score below the threshold).
+    filter_reason: str = ""
+    filter_message: str = ""
+    filter_score: float | None = None
+    filter_evidence: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,21 +53,86 @@ class Discard:
 @dataclass
 class StepResult:
     drafts: list[Draft]
-    completions: list[Completion]  # every teacher call made, for token and cost accounting
-    failures: list[TeacherError] = field(default_factory=list)  # calls that failed, for the run's tally
     discarded: list[Discard] = field(default_factory=list)  # dropped by the technique's rules
+    stop_reason: str = ""  # set when the technique has nothing more to work on (e.g. queries used up)
+
+
+Step = Generator[list[Call], list[Outcome], StepResult]
+
+
+def option_error(message: str) -> TeacherError:
+    return TeacherError(message, permanent=True, reason="rejected")
+
+
+def call_provenance(outcome: Outcome) -> dict[str, Any]:
+    """What a record keeps of one call: the prompt as sent, the raw reply, tokens, latency, model."""
+    attempt = outcome.attempts[-1] if outcome.attempts else None
+    completion = outcome.completion
+    return {
+        "prompt": attempt.messages if attempt else outcome.call.messages,
+        "template": outcome.call.template,
+        "reply": completion.text if completion else "",
+        "model": completion.model if completion else "",
+        "input_tokens": completion.usage.input_tokens if completion else 0,
+        "output_tokens": completion.usage.output_tokens if completion else 0,
+        "latency_ms": completion.latency_ms if completion else 0,
+        "temperature": outcome.call.temperature,
+        "teacher": outcome.call.teacher,
+        "cached": bool(attempt and attempt.cached),
+    }
 
 
 class Technique:
-    """A technique turns a step number into drafts. Subclasses name themselves and do one step."""
+    """Subclasses name themselves and implement `step`; the rest is shared."""
 
     name: ClassVar[str]
     label: ClassVar[str]
     batch_size: ClassVar[int] = 4
+    # For the launch form's cost estimate: calls per record and typical tokens per call.
+    calls_per_record: ClassVar[float] = 2.0
+    input_tokens_per_call: ClassVar[int] = 350
+    output_tokens_per_call: ClassVar[int] = 250
 
-    def __init__(self, *, teacher: TeacherClient, run: GenerationRun) -> None:
-        self.teacher = teacher
+    def __init__(self, *, run: GenerationRun, chunk_index: int = 0) -> None:
         self.run = run
+        self.chunk_index = chunk_index
+        self.check_options(run.options, domains=list(run.domains.all()))
 
-    def step(self, number: int, *, want: int) -> StepResult:
+    @classmethod
+    def check_options(cls, options: dict[str, Any], *, domains: list[Domain]) -> None:
+        """Raise `option_error` with what to fix when the run's options cannot work."""
+
+    def call(
+        self,
+        number: int,
+        slot: str,
+        *,
+        system: str,
+        user: str,
+        schema: Schema,
+        template: str,
+        temperature: float | None = None,
+        seed: int | None = None,
+        teacher: str = "",
+        by_slot: bool = False,
+    ) -> Call:
+        """A call named within the run. `by_slot` calls are reused on resume whatever their prompt
+        (a step's first call, whose prompt may depend on what other steps stored meanwhile); others
+        are named by their prompt too, so a resumed step never reuses an answer to another question."""
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        key = f"{self.chunk_index}:{number}:{slot}"
+        if not by_slot:
+            digest = hashlib.sha256(json.dumps([messages, temperature, teacher]).encode()).hexdigest()[:16]
+            key += f":{digest}"
+        return Call(
+            key=key,
+            messages=messages,
+            schema=schema,
+            temperature=temperature,
+            seed=seed,
+            template=template,
+            teacher=teacher,
+        )
+
+    def step(self, number: int, *, want: int) -> Step:
         raise NotImplementedError

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from synth.knowledge import icd10
 from synth.models import Candidate, Domain, SeedTask
 from synth.quality.novelty import SELF_INSTRUCT_THRESHOLD, NoveltyPool
-from synth.teachers.base import Completion, Schema, TeacherError
-from synth.techniques.base import Discard, Draft, StepResult, Technique
+from synth.teachers.base import Schema
+from synth.techniques.base import Discard, Draft, Step, StepResult, Technique, call_provenance, option_error
 
 PROMPT_VERSION = "self_instruct/2"
 # The paper prompts with 6 human-written and 2 machine-generated tasks; our seed pools are smaller.
@@ -100,10 +100,8 @@ def output_prompt(instruction: str, task_input: str) -> str:
 def novelty_threshold(options: dict) -> float:
     """The run's ROUGE-L threshold (option `rouge_l_threshold`), the paper's 0.7 by default."""
     value = options.get("rouge_l_threshold", SELF_INSTRUCT_THRESHOLD)
-    if not isinstance(value, int | float) or not 0 < value <= 1:
-        raise TeacherError(
-            f"rouge_l_threshold must be a number above 0 and at most 1, not {value!r}.", permanent=True
-        )
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise option_error(f"The ROUGE-L threshold must be a number above 0 and at most 1, not {value!r}.")
     return float(value)
 
 
@@ -132,6 +130,10 @@ class SelfInstruct(Technique):
         self.threshold = novelty_threshold(self.run.options)
         self._pool: NoveltyPool | None = None
 
+    @classmethod
+    def check_options(cls, options: dict, *, domains: list) -> None:
+        novelty_threshold(options)
+
     @property
     def pool(self) -> NoveltyPool:
         """The task pool: every active seed task and every instruction the run has kept so far."""
@@ -141,26 +143,32 @@ class SelfInstruct(Technique):
             self._pool = NoveltyPool([*seeds, *kept])
         return self._pool
 
-    def step(self, number: int, *, want: int) -> StepResult:
-        rng = random.Random(f"{self.run.pk}:{number}")
+    def step(self, number: int, *, want: int) -> Step:
+        rng = random.Random(f"{self.run.pk}:{self.chunk_index}:{number}")
         domains = list(self.run.domains.all()) or list(Domain.objects.all())
         domain = rng.choice(domains) if domains else None
         examples = self._examples(domain, rng)
 
-        completions: list[Completion] = []
-        failures: list[TeacherError] = []
         # Ask for more than needed: some new tasks will fall to the filters below.
         prompt = tasks_prompt(domain, examples, max(want, self.batch_size))
-        reply = self.teacher.complete(
-            [{"role": "system", "content": TASKS_SYSTEM}, {"role": "user", "content": prompt}],
-            schema=TASKS_SCHEMA,
-            seed=rng.randrange(2**31),
-        )
-        completions.append(reply)
+        [tasks] = yield [
+            self.call(
+                number,
+                "tasks",
+                system=TASKS_SYSTEM,
+                user=prompt,
+                schema=TASKS_SCHEMA,
+                template=PROMPT_VERSION,
+                seed=rng.randrange(2**31),
+                by_slot=True,
+            )
+        ]
+        if not tasks.ok:
+            return StepResult(drafts=[])
 
-        drafts, discarded = [], []
-        for task in reply.data["tasks"]:
-            if len(drafts) >= want:
+        accepted, discarded = [], []
+        for task in tasks.completion.data["tasks"]:
+            if len(accepted) >= want:
                 break
             instruction = str(task.get("instruction", "")).strip()
             task_input = str(task.get("input", "")).strip()
@@ -168,19 +176,24 @@ class SelfInstruct(Technique):
                 discarded.append(discard)
                 continue
             self.pool.add(instruction)  # accepted instructions join the pool at once, as in the paper
-            try:
-                answer = self.teacher.complete(
-                    [
-                        {"role": "system", "content": OUTPUT_SYSTEM},
-                        {"role": "user", "content": output_prompt(instruction, task_input)},
-                    ],
-                    schema=OUTPUT_SCHEMA,
-                )
-            except TeacherError as error:
-                failures.append(error)  # one failed answer costs one task, not the whole step
-                continue
-            completions.append(answer)
-            output = str(answer.data["output"]).strip()
+            accepted.append((instruction, task_input))
+
+        answers = yield [
+            self.call(
+                number,
+                "output",
+                system=OUTPUT_SYSTEM,
+                user=output_prompt(instruction, task_input),
+                schema=OUTPUT_SCHEMA,
+                template=PROMPT_VERSION,
+            )
+            for instruction, task_input in accepted
+        ]
+        drafts = []
+        for (instruction, task_input), answer in zip(accepted, answers, strict=True):
+            if not answer.ok:
+                continue  # a failed answer costs one task, not the whole step
+            output = str(answer.completion.data["output"]).strip()
             if not output:
                 continue
             drafts.append(
@@ -193,18 +206,12 @@ class SelfInstruct(Technique):
                         "prompt_template": PROMPT_VERSION,
                         "examples": [example.instruction for example in examples],
                         "instruction_prompt": prompt,
-                        "instruction_reply": reply.text,
-                        "output_reply": answer.text,
-                        "usage": {
-                            "input_tokens": reply.usage.input_tokens + answer.usage.input_tokens,
-                            "output_tokens": reply.usage.output_tokens + answer.usage.output_tokens,
-                        },
-                        "latency_ms": answer.latency_ms,
+                        "calls": {"tasks": call_provenance(tasks), "output": call_provenance(answer)},
                         "rouge_l_threshold": self.threshold,
                     },
                 )
             )
-        return StepResult(drafts=drafts, completions=completions, failures=failures, discarded=discarded)
+        return StepResult(drafts=drafts, discarded=discarded)
 
     def _examples(self, domain: Domain | None, rng: random.Random) -> list[Example]:
         """Human seed tasks plus a few the run already generated, as the paper mixes them."""

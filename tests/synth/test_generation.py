@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from review.models import ReviewItem
 from synth.generation import GenerationError, cancel_run, execute_run, launch_run
@@ -134,18 +137,40 @@ def test_high_risk_domains_are_always_reviewed(launch, demo_config):
     assert ReviewItem.objects.filter(batch__run=run).count() == passed > 0
 
 
-def test_a_resumed_run_continues_without_duplicating_records(launch, demo_config, settings):
+def test_a_resumed_run_continues_without_duplicating_records_or_paying_twice(launch, demo_config, settings):
+    from synth.generation import resume_stalled_runs
+    from synth.models import RunChunk, TeacherCall
+
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    run = launch(demo_config, requested_count=10)
-    # A worker that died after storing some candidates: the run is RUNNING with part of its work done.
-    GenerationRun.objects.filter(pk=run.pk).update(status=GenerationRun.Status.RUNNING, requested_count=4)
+    run = launch(
+        demo_config, requested_count=10, sample_rate=0.0, domains=[Domain.objects.get(slug="cardiology")]
+    )
     execute_run(run.pk)
-    GenerationRun.objects.filter(pk=run.pk).update(status=GenerationRun.Status.RUNNING, requested_count=10)
+    before = {c.sequence: (c.instruction, c.output) for c in run.candidates.all()}
+    paid = TeacherCall.objects.filter(run=run).count()
+    assert len(before) == 10 and paid > 0
+
+    # A worker that died after paying for its last steps' calls, before storing their records.
+    lost = run.candidates.filter(sequence__gt=6)
+    lost_steps = set(lost.values_list("provenance__step", flat=True))
+    lost.delete()
+    chunk = RunChunk.objects.get(run=run)
+    RunChunk.objects.filter(pk=chunk.pk).update(
+        status=RunChunk.Status.RUNNING,
+        lease_until=timezone.now() - timedelta(seconds=1),
+        steps_done=[n for n in chunk.steps_done if n not in lost_steps],
+    )
+    GenerationRun.objects.filter(pk=run.pk).update(status=GenerationRun.Status.RUNNING)
+
+    assert [c.pk for c in resume_stalled_runs()] == [chunk.pk]
     execute_run(run.pk)
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.COMPLETED
     assert list(run.candidates.values_list("sequence", flat=True)) == list(range(1, 11))
-    assert run.generated_count == 10
+    after = {c.sequence: (c.instruction, c.output) for c in run.candidates.all()}
+    assert sorted(after.values()) == sorted(before.values())  # the same records, from the calls' record
+    assert TeacherCall.objects.filter(run=run).count() == paid  # no call was made again
+    assert RunChunk.objects.get(pk=chunk.pk).claims == 2
 
 
 def test_executing_a_finished_run_again_changes_nothing(launch, demo_config):

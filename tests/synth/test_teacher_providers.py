@@ -17,6 +17,7 @@ import pytest
 
 from synth.teachers.anthropic_provider import AnthropicTeacher
 from synth.teachers.base import Schema, TeacherClient, TeacherError
+from synth.teachers.dispatch import Call, Dispatcher, Outcome, RetryPolicy
 from synth.teachers.openai_provider import OpenAITeacher
 
 API_KEY = "sk-test-0123456789abcdef"
@@ -52,6 +53,7 @@ class Request:
     path: str
     headers: dict[str, str]  # names in lower case
     body: dict[str, Any]
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 class ScriptedServer:
@@ -61,6 +63,9 @@ class ScriptedServer:
         self.replies: deque[Reply] = deque()
         self.requests: list[Request] = []
         self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self._httpd.server_port}"
 
@@ -79,15 +84,23 @@ class ScriptedServer:
 
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("content-length", 0))
-        self.requests.append(
-            Request(
-                path=handler.path,
-                headers={name.lower(): value for name, value in handler.headers.items()},
-                body=json.loads(handler.rfile.read(length) or b"{}"),
+        with self._lock:
+            self.requests.append(
+                Request(
+                    path=handler.path,
+                    headers={name.lower(): value for name, value in handler.headers.items()},
+                    body=json.loads(handler.rfile.read(length) or b"{}"),
+                    at=time.monotonic(),
+                )
             )
-        )
-        reply = self.replies.popleft() if self.replies else Reply("no reply scripted for this request", 418)
+            reply = (
+                self.replies.popleft() if self.replies else Reply("no reply scripted for this request", 418)
+            )
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self._closing.wait(reply.delay)
+        with self._lock:
+            self.in_flight -= 1
         payload = (reply.body if isinstance(reply.body, str) else json.dumps(reply.body)).encode()
         try:
             handler.send_response(reply.status)
@@ -476,3 +489,175 @@ def test_it_reports_a_cut_off_anthropic_reply_as_temporary(server: ScriptedServe
     assert not error.value.permanent
     assert "cut off" in error.value.message
     assert error.value.raw == "Which drug relieves"
+
+
+# The dispatcher: retries, re-asks, limits, against the same server through both SDKs ---------------
+
+FAST = RetryPolicy(max_attempts=3, max_reasks=2, base_delay=0.05, max_delay=0.2)
+
+
+def dispatch(teacher: TeacherClient, *calls: Call, **options: Any) -> list[Outcome]:
+    with Dispatcher(teacher, policy=options.pop("policy", FAST), **options) as dispatcher:
+        futures = [dispatcher.submit(call) for call in calls]
+        return [future.result(timeout=30) for future in futures]
+
+
+def schema_reply(provider: Provider, data: dict[str, Any]) -> dict[str, Any]:
+    if provider.name == "openai":
+        return openai_reply(json.dumps(data))
+    return anthropic_reply(tool_block(SCHEMA.name, data), stop_reason="tool_use")
+
+
+ANSWER = {"instruction": "Name the first-line reliever.", "answer": "A short-acting beta agonist."}
+CALL = Call(key="0:0:test", messages=MESSAGES, schema=SCHEMA)
+
+
+def test_the_dispatcher_waits_as_long_as_retry_after_says(server: ScriptedServer, provider: Provider) -> None:
+    server.reply(provider.error("Slow down."), status=429, retry_after="1")
+    server.reply(schema_reply(provider, ANSWER))
+
+    [outcome] = dispatch(provider.teacher(server.url), CALL)
+
+    assert outcome.ok and outcome.completion.data == ANSWER
+    first, second = server.requests
+    assert second.at - first.at >= 1.0
+    assert [(a.ok, a.reason) for a in outcome.attempts] == [(False, "rate_limited"), (True, "")]
+
+
+def test_the_dispatcher_retries_a_server_error(server: ScriptedServer, provider: Provider) -> None:
+    server.reply(provider.error("Something broke."), status=500)
+    server.reply(provider.error("Overloaded."), status=503)
+    server.reply(schema_reply(provider, ANSWER))
+
+    [outcome] = dispatch(provider.teacher(server.url), CALL)
+
+    assert outcome.ok
+    assert [a.reason for a in outcome.attempts] == ["server_error", "overloaded", ""]
+    assert len(server.requests) == 3  # the SDK's own retries stayed off: no layer multiplies
+
+
+def test_the_dispatcher_gives_up_after_its_attempts(server: ScriptedServer, provider: Provider) -> None:
+    for _ in range(3):
+        server.reply(provider.error("Something broke."), status=500)
+
+    [outcome] = dispatch(provider.teacher(server.url), CALL)
+
+    assert not outcome.ok and outcome.error.reason == "server_error"
+    assert len(server.requests) == 3 == len(outcome.attempts)
+
+
+def test_the_dispatcher_retries_a_reply_slower_than_the_timeout(
+    server: ScriptedServer, provider: Provider
+) -> None:
+    server.reply(schema_reply(provider, ANSWER), delay=2.0)
+    server.reply(schema_reply(provider, ANSWER))
+    started = time.monotonic()
+
+    [outcome] = dispatch(provider.teacher(server.url, timeout=0.5), CALL)
+
+    assert outcome.ok
+    assert [a.reason for a in outcome.attempts] == ["timeout", ""]
+    assert time.monotonic() - started < 1.8
+
+
+def test_the_dispatcher_re_asks_after_malformed_json(server: ScriptedServer) -> None:
+    server.reply(openai_reply('{"instruction": "Name the first-line reliever.", "answer": '))
+    server.reply(openai_reply(json.dumps(ANSWER)))
+
+    [outcome] = dispatch(openai_teacher(server.url), CALL)
+
+    assert outcome.ok and outcome.completion.data == ANSWER
+    failed = outcome.attempts[0]
+    assert (failed.ok, failed.reason) == (False, "unparseable")
+    assert failed.text == '{"instruction": "Name the first-line reliever.", "answer": '  # kept to inspect
+    reask = server.requests[1].body["messages"]
+    assert reask[: len(MESSAGES)] == MESSAGES
+    assert reask[-2] == {"role": "assistant", "content": failed.text}
+    assert "could not be used" in reask[-1]["content"] and "not valid JSON" in reask[-1]["content"]
+
+
+def test_the_dispatcher_re_asks_when_a_field_is_missing_then_gives_up(server: ScriptedServer) -> None:
+    for _ in range(3):
+        server.reply(anthropic_reply(tool_block(SCHEMA.name, {"instruction": "?"}), stop_reason="tool_use"))
+
+    [outcome] = dispatch(anthropic_teacher(server.url), CALL)
+
+    assert not outcome.ok and outcome.error.reason == "unparseable"
+    assert len(server.requests) == 3  # the first ask and two re-asks
+    assert all(json.loads(a.text) == {"instruction": "?"} for a in outcome.attempts)
+
+
+def test_a_refusal_is_a_failed_call_with_its_reason(server: ScriptedServer) -> None:
+    server.reply(openai_reply(None, refusal="I can't help with that."))
+    server.reply(
+        anthropic_reply(stop_reason="refusal", stop_details={"type": "refusal", "explanation": "Policy."})
+    )
+
+    [openai_outcome] = dispatch(openai_teacher(server.url), CALL)
+    [anthropic_outcome] = dispatch(anthropic_teacher(server.url), CALL)
+
+    for outcome in (openai_outcome, anthropic_outcome):
+        assert not outcome.ok and outcome.error.reason == "refusal"
+        assert len(outcome.attempts) == 1  # asking again would not change the answer
+    assert len(server.requests) == 2
+
+
+def test_a_cut_off_reply_is_a_failed_call_with_its_tokens(server: ScriptedServer, provider: Provider) -> None:
+    if provider.name == "openai":
+        server.reply(openai_reply('{"instruction": "Name the', finish_reason="length", usage=(30, 50)))
+    else:
+        server.reply(anthropic_reply(text_block("Which drug"), stop_reason="max_tokens", usage=(30, 50)))
+
+    [outcome] = dispatch(provider.teacher(server.url), CALL)
+
+    assert not outcome.ok and outcome.error.reason == "cut_off"
+    assert (outcome.attempts[0].input_tokens, outcome.attempts[0].output_tokens) == (30, 50)  # billed
+    assert len(server.requests) == 1
+
+
+def test_a_rejected_key_is_not_retried(server: ScriptedServer, provider: Provider) -> None:
+    server.reply(provider.error("Bad key."), status=401)
+
+    [outcome] = dispatch(provider.teacher(server.url), CALL)
+
+    assert not outcome.ok and outcome.error.reason == "rejected"
+    assert len(server.requests) == 1
+
+
+def test_the_dispatcher_keeps_to_its_concurrency(server: ScriptedServer) -> None:
+    for _ in range(8):
+        server.reply(openai_reply(json.dumps(ANSWER)), delay=0.3)
+
+    outcomes = dispatch(openai_teacher(server.url), *[CALL] * 8, concurrency=3)
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert server.most_in_flight == 3
+
+
+def test_the_dispatcher_keeps_under_the_requests_per_minute(server: ScriptedServer) -> None:
+    for _ in range(7):
+        server.reply(openai_reply(json.dumps(ANSWER)))
+
+    # A "minute" of one second keeps the test short: at most 4 requests in any one-second window.
+    outcomes = dispatch(
+        openai_teacher(server.url), *[CALL] * 7, concurrency=8, requests_per_minute=4, period=1.0
+    )
+
+    assert all(outcome.ok for outcome in outcomes)
+    arrivals = [request.at for request in server.requests]
+    assert max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals) <= 4
+    assert arrivals[-1] - arrivals[0] >= 1.0
+
+
+def test_the_dispatcher_keeps_under_the_tokens_per_minute(server: ScriptedServer) -> None:
+    for _ in range(6):
+        server.reply(openai_reply(json.dumps(ANSWER), usage=(100, 100)))
+
+    # Each call reports 200 tokens; 400 tokens per one-second "minute" allow two calls a second.
+    outcomes = dispatch(
+        openai_teacher(server.url), *[CALL] * 6, concurrency=8, tokens_per_minute=400, period=1.0
+    )
+
+    assert all(outcome.ok for outcome in outcomes)
+    arrivals = [request.at for request in server.requests]
+    assert arrivals[-1] - arrivals[0] >= 1.5
