@@ -39,7 +39,8 @@ def test_a_physician_reviews_with_the_keyboard_alone(live_server, login, physici
     expect(page.locator("#edit-output")).to_be_focused()
     keys.press("Control+a")
     keys.type("A physician's corrected answer.")
-    expect(page.get_by_test_id("diff").locator("ins")).to_have_text("A physician's corrected answer.")
+    # (The original may share a word such as "A" with the new text; the diff leaves shared words unmarked.)
+    expect(page.get_by_test_id("diff").locator("ins")).to_contain_text("physician's corrected answer.")
     keys.press("Control+Enter")
     rejected = next_item(page, edited)
 
