@@ -227,6 +227,14 @@ DEFAULT_SAMPLE_RATE = float(os.environ.get("DEFAULT_SAMPLE_RATE", "0.5"))
 # Provider keys are read from the environment variable each Teacher names, at call time.
 TEACHER_API_KEYS = {name: value for name, value in os.environ.items() if name.endswith("_API_KEY")}
 
+# Quality gate: near-duplicate detection (MinHash over word shingles). Changing any of these makes new
+# signatures (the old ones are kept apart by their scheme); re-run the gate with `manage.py regate`.
+DEDUP_THRESHOLD = float(os.environ.get("DEDUP_THRESHOLD", "0.8"))
+DEDUP_SHINGLE_SIZE = int(os.environ.get("DEDUP_SHINGLE_SIZE", "3"))
+DEDUP_NUM_PERM = int(os.environ.get("DEDUP_NUM_PERM", "128"))
+# With REDIS_URL set, the near-duplicate index lives in Redis (datasketch's storage), shared by workers.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -381,3 +381,31 @@ class QualityResult(models.Model):
     def __str__(self) -> str:
         verdict = "fail" if not self.passed else "flagged" if self.flagged else "pass"
         return f"{self.check_name}: {verdict}"
+
+
+class MinHashSignature(models.Model):
+    """A persisted MinHash signature of one corpus text, so the near-duplicate index can be rebuilt.
+
+    `scheme` names everything the values depend on (datasketch's permutation scheme and seed, the
+    number of permutations, the shingles and their hash): signatures of different schemes are never
+    compared, and changing a dedup setting simply makes new ones.
+    """
+
+    class Kind(models.TextChoices):
+        SEED_TASK = "seed_task", "Seed task"
+        CANDIDATE = "candidate", "Candidate"
+        REVISION = "revision", "Approved revision"
+
+    kind = models.CharField(max_length=20, choices=Kind)
+    object_id = models.PositiveBigIntegerField()
+    scheme = models.CharField(max_length=100)
+    hashvalues = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "kind", "object_id"], name="one_signature_per_text")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} ({self.scheme})"

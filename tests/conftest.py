@@ -164,3 +164,13 @@ def production_env(**overrides: str) -> dict[str, str]:
     # and `check --deploy` rightly refuses it in a production process.
     inherited = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return {**inherited, "PRODUCTION": "1", "SECRET_KEY": secrets.token_urlsafe(50), **overrides}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_near_duplicate_index():
+    """Each test's database starts empty: so must the near-duplicate index built from it."""
+    from synth.quality.corpus import reset_indexes
+
+    reset_indexes()
+    yield
+    reset_indexes()

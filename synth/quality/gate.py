@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from synth.models import Candidate, QualityResult, SeedTask
+from synth.quality.corpus import check_near_duplicate
 from synth.quality.exact import content_hash
 from synth.quality.phi import check_phi
 from synth.quality.verdict import Verdict
@@ -14,7 +15,7 @@ def check_exact_duplicate(candidate: Candidate) -> Verdict:
     """A candidate repeating a seed task or an earlier kept candidate is dropped, naming the original."""
     earlier = (
         Candidate.objects.filter(content_hash=candidate.content_hash, status=Candidate.Status.PASSED)
-        .exclude(pk=candidate.pk)
+        .filter(pk__lt=candidate.pk)  # re-gating never lets a later copy replace its original
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
@@ -37,7 +38,7 @@ def check_exact_duplicate(candidate: Candidate) -> Verdict:
     return Verdict("exact_duplicate", True)
 
 
-CHECKS = (check_exact_duplicate, check_phi)
+CHECKS = (check_exact_duplicate, check_near_duplicate, check_phi)
 
 
 def apply_gate(candidate: Candidate) -> Candidate:
