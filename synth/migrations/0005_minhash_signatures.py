@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("synth", "0003_quality_flags_and_scores"),
+        ("synth", "0004_discarded_texts"),
     ]
 
     operations = [
