@@ -31,6 +31,17 @@ class Domain(models.Model):
         help_text="Chapter number, e.g. 9 for diseases of the circulatory system.",
     )
     high_risk = models.BooleanField(default=False, help_text="High-risk domains are reviewed in full.")
+    target_share = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of kept candidates this domain should reach, 0 to 1 (e.g. 0.1 for 10 %).",
+    )
+    keywords = models.TextField(
+        blank=True,
+        help_text="Comma-separated words that place a candidate in this domain whatever its chapter, "
+        "e.g. child, infant, pediatric (for domains such as pediatrics or rare diseases).",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -54,3 +54,15 @@ def block_of(code: str) -> tuple[str, str]:
     """The block (range of categories) holding a code, with its title."""
     block = next(a for a in icd.get_ancestors(code) if icd.is_block(a))
     return block, icd.get_description(block)
+
+
+def ancestors(code: str) -> list[str]:
+    """Parents up to the chapter, nearest first."""
+    return icd.get_ancestors(code)
+
+
+def inclusion_terms(code: str) -> list[str]:
+    try:
+        return list(icd.get_inclusion_term(code))
+    except ValueError:
+        return []

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from synth.models import Candidate, QualityResult, SeedTask
 from synth.quality.corpus import check_near_duplicate
+from synth.quality.diversity import check_domain
 from synth.quality.exact import content_hash
+from synth.quality.novelty_check import check_novelty
 from synth.quality.phi import check_phi
 from synth.quality.verdict import Verdict
+from synth.quality.verification import check_drugs, check_icd_codes
 
 __all__ = ["CHECKS", "Verdict", "apply_gate"]
 
@@ -38,11 +41,29 @@ def check_exact_duplicate(candidate: Candidate) -> Verdict:
     return Verdict("exact_duplicate", True)
 
 
-CHECKS = (check_exact_duplicate, check_near_duplicate, check_phi)
+# Filters first (the first failure names the reason), then the flags and scores every candidate gets.
+CHECKS = (
+    check_exact_duplicate,
+    check_near_duplicate,
+    check_phi,
+    check_icd_codes,
+    check_drugs,
+    check_novelty,
+    check_domain,
+)
+
+
+GATE_CHECK_NAMES = frozenset(
+    {"exact_duplicate", "near_duplicate", "phi", "icd_codes", "drugs", "facts", "novelty", "domain"}
+)
 
 
 def apply_gate(candidate: Candidate) -> Candidate:
-    """Run every check, store each verdict (re-running replaces, never duplicates), set the status."""
+    """Run every check, store each verdict (re-running replaces, never duplicates), set the status.
+
+    A candidate that a technique's own rule filtered (e.g. Self-Instruct's ROUGE-L pool filter) stays
+    filtered for that reason when re-gated: the gate adds its verdicts, it never overrules the technique.
+    """
     verdicts = [check(candidate) for check in CHECKS]
     for verdict in verdicts:
         QualityResult.objects.update_or_create(
@@ -52,13 +73,17 @@ def apply_gate(candidate: Candidate) -> Candidate:
                 "passed": verdict.passed,
                 "flagged": verdict.flagged,
                 "score": verdict.score,
-                "reason": verdict.reason,
+                "reason": verdict.reason[:200],
                 "evidence": verdict.evidence,
             },
         )
+    technique_filter = (
+        candidate.status == Candidate.Status.FILTERED and candidate.filter_reason not in GATE_CHECK_NAMES
+    )
     failed = next((v for v in verdicts if not v.passed), None)
-    candidate.status = Candidate.Status.FILTERED if failed else Candidate.Status.PASSED
-    candidate.filter_reason = failed.check_name if failed else ""
-    candidate.held_back = not failed and any(v.hold_back for v in verdicts)
+    if not technique_filter:
+        candidate.status = Candidate.Status.FILTERED if failed else Candidate.Status.PASSED
+        candidate.filter_reason = failed.check_name if failed else ""
+    candidate.held_back = candidate.status == Candidate.Status.PASSED and any(v.hold_back for v in verdicts)
     candidate.save(update_fields=["status", "filter_reason", "held_back"])
     return candidate

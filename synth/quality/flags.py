@@ -1,0 +1,71 @@
+"""What the reviewer sees of the gate's verdicts: each flag with its evidence, PHI spans marked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from synth.models import Candidate, QualityResult
+
+# The order flags are shown in, with their titles.
+TITLES = {
+    "phi": "Possible PHI",
+    "icd_codes": "ICD-10-CM codes",
+    "drugs": "Drug names",
+    "facts": "Facts table",
+    "near_duplicate": "Near-duplicate",
+    "exact_duplicate": "Exact duplicate",
+}
+
+
+@dataclass
+class Segment:
+    text: str
+    kind: str = ""  # a PHI kind's label when this piece is a finding
+
+
+@dataclass
+class Flag:
+    check_name: str
+    title: str
+    reason: str
+    evidence: dict[str, Any]
+    failed: bool
+    marked: list[tuple[str, list[Segment]]] = field(default_factory=list)  # (field label, segments)
+
+
+def _segments(text: str, findings: list[dict[str, Any]]) -> list[Segment]:
+    pieces, at = [], 0
+    for finding in sorted(findings, key=lambda f: f["start"]):
+        if finding["start"] < at:
+            continue
+        if finding["start"] > at:
+            pieces.append(Segment(text[at : finding["start"]]))
+        pieces.append(
+            Segment(text[finding["start"] : finding["end"]], finding.get("label") or finding["kind"])
+        )
+        at = finding["end"]
+    if at < len(text):
+        pieces.append(Segment(text[at:]))
+    return pieces
+
+
+def flags_for(*, candidate: Candidate) -> dict[str, Any]:
+    """The flagged or failed checks of a candidate, in display order, and its novelty score."""
+    results = {r.check_name: r for r in QualityResult.objects.filter(candidate=candidate)}
+    flags = []
+    for check_name, title in TITLES.items():
+        result = results.get(check_name)
+        if result is None or (result.passed and not result.flagged):
+            continue
+        flag = Flag(check_name, title, result.reason, result.evidence, not result.passed)
+        if check_name == "phi":
+            by_field: dict[str, list[dict[str, Any]]] = {}
+            for finding in result.evidence.get("findings", []):
+                by_field.setdefault(finding["field"], []).append(finding)
+            for field_name, findings in by_field.items():
+                text = getattr(candidate, field_name, "")
+                flag.marked.append((findings[0].get("field_label", field_name), _segments(text, findings)))
+        flags.append(flag)
+    novelty: QualityResult | None = results.get("novelty")
+    return {"flags": flags, "novelty": novelty.score if novelty else None, "checked": bool(results)}
