@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from synth.models import Candidate, DiscardedText, Domain, GenerationRun, QualityResult, SeedTask, Teacher
+from synth.models import (
+    Candidate,
+    DiscardedText,
+    Domain,
+    GenerationRun,
+    KnowledgeFact,
+    QualityResult,
+    SeedTask,
+    Teacher,
+)
+from synth.quality.regate import regate
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,7 +28,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
-    list_display = ["name", "icd10_chapter", "high_risk"]
+    list_display = ["name", "icd10_chapter", "high_risk", "target_share"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
 
@@ -45,7 +55,7 @@ class QualityResultInline(admin.TabularInline):
     model = QualityResult
     extra = 0
     can_delete = False
-    readonly_fields = ["check_name", "passed", "reason", "evidence"]
+    readonly_fields = ["check_name", "passed", "flagged", "score", "reason", "evidence"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -69,10 +79,32 @@ class GenerationRunAdmin(ReadOnlyAdmin):
 
 @admin.register(Candidate)
 class CandidateAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "run", "domain", "status", "filter_reason", "instruction"]
-    list_filter = ["status", "technique", "domain"]
+    list_display = ["pk", "run", "domain", "status", "filter_reason", "held_back", "instruction"]
+    list_filter = ["status", "held_back", "technique", "domain"]
     search_fields = ["instruction"]
     inlines = [QualityResultInline]
+    actions = ["regate_selected"]
+
+    @admin.action(description="Re-run the quality gate on the selected candidates", permissions=["regate"])
+    def regate_selected(self, request, queryset):
+        summary = regate(candidates=queryset)
+        self.message_user(
+            request,
+            f"Re-gated {summary.checked} candidate(s): {summary.now_passed} passed "
+            f"({summary.now_held_back} held back), {summary.now_filtered} filtered; {summary.changed} changed.",
+        )
+
+    def has_regate_permission(self, request) -> bool:
+        return request.user.has_perm("synth.launch_run")
+
+
+@admin.register(KnowledgeFact)
+class KnowledgeFactAdmin(admin.ModelAdmin):
+    """The facts table the gate checks candidates against; re-gate after changing it."""
+
+    list_display = ["drug", "kind", "low", "high", "unit", "condition", "source", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["drug", "condition", "source"]
 
 
 @admin.register(DiscardedText)

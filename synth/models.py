@@ -420,3 +420,58 @@ class MinHashSignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} ({self.scheme})"
+
+
+class KnowledgeFact(models.Model):
+    """An admin-curated fact the gate checks candidates against (dose ranges, contraindications)."""
+
+    class Kind(models.TextChoices):
+        DOSE_RANGE = "dose_range", "Dose range (one dose)"
+        MAX_DAILY_DOSE = "max_daily_dose", "Maximum daily dose"
+        CONTRAINDICATION = "contraindication", "Contraindication"
+
+    drug = models.CharField(max_length=200, help_text="As it is written in text, e.g. metformin.")
+    kind = models.CharField(max_length=30, choices=Kind)
+    low = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    high = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    unit = models.CharField(max_length=20, blank=True, help_text="mg, mcg, g or units")
+    condition = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="For a contraindication: the condition, e.g. severe renal impairment.",
+    )
+    source = models.CharField(
+        max_length=300, help_text="Where the fact comes from, e.g. a label or guideline."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["drug", "kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="contraindication") | ~models.Q(condition=""),
+                name="fact_contraindication_names_condition",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="contraindication")
+                | (~models.Q(unit="") & (models.Q(low__isnull=False) | models.Q(high__isnull=False))),
+                name="fact_dose_has_unit_and_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drug}: {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.kind == self.Kind.CONTRAINDICATION and not self.condition:
+            raise ValidationError({"condition": "Name the condition in which the drug is contraindicated."})
+        if self.kind != self.Kind.CONTRAINDICATION:
+            if not self.unit:
+                raise ValidationError({"unit": "Give the unit of the dose, e.g. mg."})
+            if self.low is None and self.high is None:
+                raise ValidationError({"high": "Give at least the highest dose."})
+            if self.low is not None and self.high is not None and self.low > self.high:
+                raise ValidationError({"low": "The lowest dose is above the highest."})

@@ -23,7 +23,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "synth.launch_run",
         *(
             f"synth.{action}_{model}"
-            for model in ("domain", "seedtask", "teacher")
+            for model in ("domain", "seedtask", "teacher", "knowledgefact")
             for action in ("add", "change", "delete", "view")
         ),
         *(f"synth.view_{model}" for model in ("generationrun", "candidate", "qualityresult")),

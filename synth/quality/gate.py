@@ -6,6 +6,7 @@ from synth.models import Candidate, QualityResult, SeedTask
 from synth.quality.corpus import check_near_duplicate
 from synth.quality.diversity import check_domain
 from synth.quality.exact import content_hash
+from synth.quality.facts import check_facts
 from synth.quality.novelty_check import check_novelty
 from synth.quality.phi import check_phi
 from synth.quality.verdict import Verdict
@@ -48,6 +49,7 @@ CHECKS = (
     check_phi,
     check_icd_codes,
     check_drugs,
+    check_facts,
     check_novelty,
     check_domain,
 )

@@ -1,0 +1,19 @@
+"""The coverage report of one run or of everything, for the data lead (templates/review/coverage.html)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from synth.models import GenerationRun
+from synth.roles import role_required
+
+
+@require_GET
+@role_required("review.view_dashboard")
+def coverage(request: HttpRequest) -> HttpResponse:
+    run_id = request.GET.get("run", "")
+    run = get_object_or_404(GenerationRun, pk=run_id) if run_id.isdigit() else None
+    runs = GenerationRun.objects.order_by("-pk").values_list("pk", flat=True)[:50]
+    return render(request, "review/coverage_page.html", {"run": run, "runs": runs})
