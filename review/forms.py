@@ -1,6 +1,7 @@
 from django import forms
 
 from review.models import Export, RejectReason
+from synth.models import Domain, GenerationRun
 
 
 class DecisionForm(forms.Form):
@@ -37,5 +38,47 @@ class AdjudicationForm(forms.Form):
 
 
 class ExportForm(forms.Form):
+    """Parses the data lead's export settings; review.exports.settings checks what they mean together."""
+
     kind = forms.ChoiceField(choices=Export.Kind.choices, initial=Export.Kind.SFT)
     format = forms.ChoiceField(choices=Export.Format.choices, initial=Export.Format.JSONL)
+    sft_style = forms.ChoiceField(
+        label="SFT records",
+        choices=[
+            ("messages", "Conversational messages (system/user/assistant)"),
+            ("prompt_completion", "Prompt and completion"),
+            ("alpaca", "Alpaca (instruction, input, output)"),
+        ],
+        initial="messages",
+        required=False,
+    )
+    dpo_from_edits = forms.BooleanField(
+        label="DPO: also pair each physician's edit with the original", required=False
+    )
+    domains = forms.ModelMultipleChoiceField(
+        queryset=Domain.objects.all(),
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    techniques = forms.MultipleChoiceField(
+        choices=GenerationRun.Technique.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    date_from = forms.DateField(
+        label="Generated from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    min_agreement = forms.FloatField(
+        label="Minimum domain agreement (alpha)", required=False, min_value=-1, max_value=1
+    )
+    include_released = forms.BooleanField(label="Include released batches (unreviewed)", required=False)
+    validation_share = forms.FloatField(
+        label="Validation share", initial=0.0, min_value=0, max_value=0.9, required=False
+    )
+    seed = forms.IntegerField(label="Split seed", initial=42, required=False)
+
+    def export_settings(self) -> dict:
+        """The settings as review.exports.build.request_export takes them; blanks take the defaults."""
+        data = {key: value for key, value in self.cleaned_data.items() if value not in (None, "")}
+        data["domains"] = [domain.slug for domain in self.cleaned_data["domains"]]
+        return data

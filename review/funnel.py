@@ -15,7 +15,7 @@ def pipeline_counts() -> dict[str, int]:
         passed=Count("pk", filter=Q(status=Candidate.Status.PASSED)),
     )
     items = ReviewItem.objects.aggregate(
-        sampled=Count("pk"),
+        sampled=Count("pk", distinct=True),  # distinct: the join on decisions repeats double-reviewed items
         reviewed=Count("pk", filter=Q(decisions__isnull=False), distinct=True),
         approved=Count(
             "pk",

@@ -319,11 +319,16 @@ class SamplingRule(models.Model):
 
 
 class Export(models.Model):
+    """One export: its settings (filters included), progress while it is built, and what it produced."""
+
     class Kind(models.TextChoices):
-        SFT = "sft", "SFT (conversational messages)"
+        SFT = "sft", "SFT (supervised fine-tuning)"
+        DPO = "dpo", "DPO (preference pairs)"
 
     class Format(models.TextChoices):
         JSONL = "jsonl", "JSON Lines"
+        PARQUET = "parquet", "Parquet"
+        HF = "hf", "Hugging Face dataset folder"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -333,12 +338,17 @@ class Export(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.SFT)
     format = models.CharField(max_length=10, choices=Format, default=Format.JSONL)
+    # Every setting of the export (style, filters, split, seed), as review.exports.settings parses them.
     filters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     error = models.TextField(blank=True)
-    file_name = models.CharField(max_length=200, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)  # the export's folder under EXPORT_ROOT
     record_count = models.PositiveIntegerField(default=0)
-    sha256 = models.CharField(max_length=64, blank=True)
+    # Progress while building: records written out of the records the filters select.
+    progress = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)  # of manifest.json, which holds each file's
+    manifest = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

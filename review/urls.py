@@ -19,4 +19,5 @@ urlpatterns = [
     path("dashboard/coverage/", coverage.coverage, name="coverage"),
     path("exports/", dashboard.export_create, name="export_create"),
     path("exports/<int:pk>/download/", dashboard.export_download, name="export_download"),
+    path("exports/<int:pk>/files/<path:name>", dashboard.export_file, name="export_file"),
 ]

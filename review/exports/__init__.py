@@ -1,6 +1,8 @@
-"""Export writers, one per format, chosen by name from a registry."""
+"""Exports: which records (records.py), their settings (settings.py), one module per file format."""
 
-from review.exports.base import WRITERS, Writer
-from review.exports.jsonl import JsonlWriter
+from review.exports.base import FORMATS, ExportFormat
+from review.exports.huggingface import HuggingFaceFormat
+from review.exports.jsonl import JsonlFormat
+from review.exports.parquet import ParquetFormat
 
-__all__ = ["WRITERS", "JsonlWriter", "Writer"]
+__all__ = ["FORMATS", "ExportFormat", "HuggingFaceFormat", "JsonlFormat", "ParquetFormat"]

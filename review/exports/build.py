@@ -1,74 +1,177 @@
-"""Creating an export: queued from the dashboard or run from the command line, written atomically."""
+"""Creating an export: queued from the dashboard or run from the command line, written atomically.
+
+The export is written into `<folder>.partial/` and renamed to its folder only once complete, with a
+manifest.json holding counts, settings, each file's SHA-256 and the snapshot time.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
+from collections import Counter
 from pathlib import Path
 
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
-from review.exports.base import WRITERS
-from review.exports.records import RECORD_BUILDERS
+from review.agreement_report import agreement_report, domain_alphas
+from review.exports.base import FORMATS, ExportFormat
+from review.exports.card import dataset_card
+from review.exports.records import record_pages, schema_for, select
+from review.exports.settings import ExportSettings, ExportSettingsError
 from review.models import Export
+
+SPLITS = ("train", "validation")
 
 
 class ExportError(Exception):
     """An export cannot be made; the message says what to fix."""
 
 
-class _HashingFile:
-    """Writes through to a file while computing its SHA-256, so the file is read once."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return self.stream.write(data)
-
-
-def request_export(*, kind: str, format: str, created_by) -> Export:
-    if kind not in RECORD_BUILDERS:
-        raise ExportError(f"Unknown export kind '{kind}'. Choose one of: {', '.join(RECORD_BUILDERS)}.")
-    if format not in WRITERS:
-        raise ExportError(f"Unknown export format '{format}'. Choose one of: {', '.join(WRITERS)}.")
+def request_export(*, created_by, **options) -> Export:
+    """Queue an export with these settings (see ExportSettings); the task worker builds it."""
+    try:
+        parsed = ExportSettings.load(options)
+    except ExportSettingsError as error:
+        raise ExportError(str(error)) from None
     from review.tasks import build_export_task
 
     with transaction.atomic():
-        export = Export.objects.create(kind=kind, format=format, created_by=created_by)
+        export = Export.objects.create(
+            kind=parsed.kind, format=parsed.format, filters=parsed.stored(), created_by=created_by
+        )
         transaction.on_commit(lambda: build_export_task.enqueue(export.pk))
     return export
 
 
-def export_path(export: Export) -> Path:
-    return Path(settings.EXPORT_ROOT) / f"export-{export.pk}-{export.kind}.{WRITERS[export.format].extension}"
+def export_folder(export: Export) -> Path:
+    if export.file_name and os.path.isabs(export.file_name):
+        return Path(export.file_name)
+    return Path(django_settings.EXPORT_ROOT) / (export.file_name or f"export-{export.pk}-{export.kind}")
 
 
-def build_export(export: Export) -> Export:
-    """Write the export's file. It appears under its final name only once complete."""
-    destination = export_path(export)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".partial")
-    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING)
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _split_of(record_id: str, share: float, seed: int) -> str:
+    """A record's split depends only on its id and the seed: the same export settings give the same split."""
+    if share <= 0:
+        return "train"
+    digest = hashlib.blake2b(f"{seed}:{record_id}".encode(), digest_size=8).digest()
+    return "validation" if int.from_bytes(digest) / 2**64 < share else "train"
+
+
+def build_export(export: Export, *, destination: Path | None = None) -> Export:
+    """Write the export's files. The folder appears under its final name only once complete."""
     try:
-        with partial.open("wb") as stream:
-            hashing = _HashingFile(stream)
-            count = WRITERS[export.format]().write(RECORD_BUILDERS[export.kind](), hashing)
-        os.replace(partial, destination)
+        parsed = ExportSettings.load({**export.filters, "kind": export.kind, "format": export.format})
+    except ExportSettingsError as error:
+        _fail(export, str(error))
+        raise ExportError(str(error)) from None
+    folder = destination or Path(django_settings.EXPORT_ROOT) / f"export-{export.pk}-{export.kind}"
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # left by a killed worker: start this export over
+    partial.mkdir(parents=True)
+    try:
+        _write(export, parsed, partial)
+        if folder.exists():
+            folder.rmdir()  # only ever an empty folder: the command refuses anything else
+        os.replace(partial, folder)
     except Exception as error:
-        partial.unlink(missing_ok=True)
-        Export.objects.filter(pk=export.pk).update(
-            status=Export.Status.FAILED, error=str(error), finished_at=timezone.now()
-        )
-        raise
+        shutil.rmtree(partial, ignore_errors=True)
+        _fail(export, str(error))
+        if isinstance(error, ExportError):
+            raise
+        raise ExportError(str(error)) from error
     export.status = Export.Status.READY
-    export.file_name = destination.name
-    export.record_count = count
-    export.sha256 = hashing.digest.hexdigest()
+    export.file_name = str(folder) if destination else folder.name
     export.finished_at = timezone.now()
-    export.save(update_fields=["status", "file_name", "record_count", "sha256", "finished_at"])
+    export.save(update_fields=["status", "file_name", "record_count", "sha256", "manifest", "finished_at"])
     return export
+
+
+def _fail(export: Export, message: str) -> None:
+    Export.objects.filter(pk=export.pk).update(
+        status=Export.Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
+    snapshot = timezone.now()
+    selection = select(parsed, snapshot=snapshot, domain_alphas=domain_alphas)
+    total = selection.total
+    if total == 0:
+        raise ExportError("No records match these settings. Widen the filters, or review more items first.")
+    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING, total=total, progress=0)
+
+    format_class: type[ExportFormat] = FORMATS[parsed.format]
+    schema = schema_for(parsed)
+    writers: dict[str, ExportFormat] = {}
+    provenance: dict[str, Counter] = {"technique": Counter(), "teacher": Counter(), "domain": Counter()}
+    reviewed = released = edited = written = 0
+    for page in record_pages(selection, parsed):
+        by_split: dict[str, list] = {}
+        for record in page:
+            by_split.setdefault(_split_of(record["id"], parsed.validation_share, parsed.seed), []).append(
+                record
+            )
+            provenance["technique"][record["technique"]] += 1
+            provenance["teacher"][f"{record['teacher']} {record['teacher_model']}".strip()] += 1
+            provenance["domain"][record["domain"]] += 1
+            reviewed += record["reviewed"]
+            released += record["released"]
+            edited += record["edited"]
+        for split, records in by_split.items():
+            if split not in writers:
+                writers[split] = format_class(folder / format_class.data_file(split), schema)
+            writers[split].write(records)
+        written += len(page)
+        Export.objects.filter(pk=export.pk).update(progress=written)
+    for writer in writers.values():
+        writer.close()
+
+    data_files = {split: format_class.data_file(split) for split in SPLITS if split in writers}
+    report = agreement_report(domains=parsed.domains or None)
+    manifest = {
+        "export_id": export.pk,
+        "kind": parsed.kind,
+        "format": parsed.format,
+        "snapshot_at": snapshot.isoformat(),
+        "settings": parsed.stored(),
+        "counts": {
+            "records": written,
+            "splits": {split: writers[split].records for split in data_files},
+            "reviewed": reviewed,
+            "released": released,
+            "edited": edited,
+        },
+        "filter_counts": selection.filter_counts,
+        "agreement": report,
+        "files": [],
+    }
+    if format_class.dataset_card:
+        card = dataset_card(manifest=manifest, data_files=data_files, provenance=provenance)
+        (folder / "README.md").write_text(card, encoding="utf-8")
+    paths = [*data_files.values(), *(["README.md"] if format_class.dataset_card else [])]
+    manifest["files"] = [
+        {"path": path, "sha256": sha256_of(folder / path), "bytes": (folder / path).stat().st_size}
+        for path in paths
+    ]
+    manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+    (folder / "manifest.json").write_bytes(manifest_bytes)
+    export.record_count = written
+    export.manifest = manifest
+    export.sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+
+
+def export_files(export: Export) -> list[str]:
+    """The export's files, relative to its folder, as its manifest lists them (plus the manifest)."""
+    return [entry["path"] for entry in export.manifest.get("files", [])] + ["manifest.json"]

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
-from review.exports.base import Writer
+import pyarrow as pa
+
+from review.exports.base import ExportFormat
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-class JsonlWriter(Writer):
+class JsonlFormat(ExportFormat):
     format = "jsonl"
-    extension = "jsonl"
-    content_type = "application/jsonl"
+    label = "JSON Lines"
 
-    def write(self, records: Iterable[dict[str, Any]], stream: IO[bytes]) -> int:
-        count = 0
-        for record in records:
-            stream.write(json.dumps(record, ensure_ascii=False).encode())
-            stream.write(b"\n")
-            count += 1
-        return count
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        super().__init__(path, schema)
+        self.stream = path.open("w", encoding="utf-8", newline="\n")
+
+    @classmethod
+    def data_file(cls, split: str) -> str:
+        return f"{split}.jsonl"
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        self.stream.write("".join(_encode(record) + "\n" for record in records))
+        self.records += len(records)
+
+    def close(self) -> None:
+        self.stream.close()

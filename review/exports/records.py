@@ -1,13 +1,89 @@
-"""Which reviewed items an export holds, and how each becomes a training record."""
+"""Which records an export holds, and how each becomes a training record (SFT or DPO) with its provenance.
+
+Records are read in keyset pages of plain values (no model instances), with the page's reviews fetched
+in one more query, so memory stays flat however many records there are.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 from django.db.models import Q, QuerySet
 
-from review.models import APPROVING_VERDICTS, ReviewItem
+from review.exports.settings import ExportSettings
+from review.models import APPROVING_VERDICTS, Adjudication, Decision, Preference, ReviewItem, Verdict
+from synth.models import Candidate
+
+PAGE_SIZE = 5000
+
+ITEM_FIELDS = (
+    "pk",
+    "final_verdict",
+    "final_preference",
+    "final_revision_id",
+    "candidate__instruction",
+    "candidate__input",
+    "candidate__output",
+    "candidate__rejected_output",
+    "candidate__technique",
+    "candidate__teacher_provider",
+    "candidate__teacher_model",
+    "candidate__domain__name",
+    "final_revision__instruction",
+    "final_revision__input",
+    "final_revision__output",
+)
+CANDIDATE_FIELDS = (
+    "pk",
+    "instruction",
+    "input",
+    "output",
+    "rejected_output",
+    "technique",
+    "teacher_provider",
+    "teacher_model",
+    "domain__name",
+)
+
+_MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+_REVIEWS = pa.list_(
+    pa.struct(
+        [
+            ("reviewer", pa.string()),
+            ("role", pa.string()),
+            ("verdict", pa.string()),
+            ("preference", pa.string()),
+        ]
+    )
+)
+PROVENANCE_SCHEMA = [
+    ("id", pa.string()),
+    ("domain", pa.string()),
+    ("technique", pa.string()),
+    ("teacher", pa.string()),
+    ("teacher_model", pa.string()),
+    ("reviewed", pa.bool_()),
+    ("released", pa.bool_()),
+    ("edited", pa.bool_()),
+    ("verdict", pa.string()),
+    ("reviews", _REVIEWS),
+]
+CONTENT_SCHEMA = {
+    ("sft", "messages"): [("messages", _MESSAGES)],
+    ("sft", "prompt_completion"): [("prompt", _MESSAGES), ("completion", _MESSAGES)],
+    ("sft", "alpaca"): [("instruction", pa.string()), ("input", pa.string()), ("output", pa.string())],
+    ("dpo", None): [("prompt", _MESSAGES), ("chosen", _MESSAGES), ("rejected", _MESSAGES)],
+}
+
+
+def schema_for(settings: ExportSettings) -> pa.Schema:
+    style = settings.sft_style if settings.kind == "sft" else None
+    return pa.schema(CONTENT_SCHEMA[(settings.kind, style)] + PROVENANCE_SCHEMA)
 
 
 def approved_items() -> QuerySet[ReviewItem]:
@@ -18,34 +94,246 @@ def approved_items() -> QuerySet[ReviewItem]:
     return (
         ReviewItem.objects.filter(status=ReviewItem.Status.DECIDED, final_verdict__in=APPROVING_VERDICTS)
         .filter(Q(candidate__held_back=False) | Q(final_revision__isnull=False))
-        .select_related("candidate__domain", "final_revision")
         .order_by("pk")
     )
 
 
-def sft_record(item: ReviewItem) -> dict[str, Any]:
-    """TRL's conversational format: a `messages` list; provenance rides along in plain columns."""
-    source = item.final_revision or item.candidate
-    prompt = source.instruction if not source.input else f"{source.instruction}\n\n{source.input}"
-    candidate = item.candidate
-    return {
-        "messages": [
-            {"role": "user", "content": prompt},
-            {"role": "assistant", "content": source.output},
-        ],
-        "id": f"item-{item.pk}",
-        "domain": candidate.domain.name if candidate.domain else "",
-        "technique": candidate.technique,
-        "teacher": candidate.teacher_provider,
-        "teacher_model": candidate.teacher_model,
-        "verdict": item.final_verdict,
-        "edited": item.final_revision_id is not None,
-    }
+def released_candidates() -> QuerySet[Candidate]:
+    """Released records: a released batch's candidates that passed the gate, not held back, not sampled."""
+    return Candidate.objects.filter(
+        run__batch__released_at__isnull=False,
+        status=Candidate.Status.PASSED,
+        held_back=False,
+        review_item__isnull=True,
+    ).order_by("pk")
 
 
-def sft_records() -> Iterator[dict[str, Any]]:
-    for item in approved_items().iterator(chunk_size=2000):
-        yield sft_record(item)
+@dataclass
+class Selection:
+    """The records an export's settings select: counts after each filter, and the querysets to read."""
+
+    items: QuerySet[ReviewItem]
+    released: QuerySet[Candidate] | None
+    filter_counts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.filter_counts[-1]["records"] if self.filter_counts else 0
 
 
-RECORD_BUILDERS = {"sft": sft_records}
+def _kind_filters(settings: ExportSettings) -> tuple[Q, Q]:
+    """What a kind needs of a reviewed item and of a released candidate."""
+    if settings.kind == "sft":
+        return Q(), Q()
+    pair = ~Q(candidate__rejected_output="") & Q(
+        final_preference__in=[Preference.OUTPUT, Preference.REJECTED_OUTPUT]
+    )
+    if settings.dpo_from_edits:
+        pair |= Q(candidate__rejected_output="", final_verdict=Verdict.EDIT)
+    return pair, ~Q(rejected_output="")
+
+
+def select(
+    settings: ExportSettings, *, snapshot: dt.datetime, domain_alphas: Callable[[], dict]
+) -> Selection:
+    """Apply the settings' filters one by one, counting what each leaves (the dataset card lists them)."""
+    items = approved_items().filter(decided_at__lte=snapshot)
+    released = (
+        released_candidates().filter(run__batch__released_at__lte=snapshot, created_at__lte=snapshot)
+        if settings.include_released
+        else None
+    )
+    counts: list[dict[str, Any]] = []
+
+    def step(name: str, item_q: Q, candidate_q: Q) -> None:
+        nonlocal items, released
+        items = items.filter(item_q)
+        if released is not None:
+            released = released.filter(candidate_q)
+        counts.append(
+            {"step": name, "records": items.count() + (released.count() if released is not None else 0)}
+        )
+
+    step("approved by physicians" + (" or released" if released is not None else ""), Q(), Q())
+    item_q, candidate_q = _kind_filters(settings)
+    if settings.kind == "dpo":
+        described = "preference pairs with a preferred response (ties and 'both unacceptable' left out)"
+        if settings.dpo_from_edits:
+            described += ", and physicians' edits"
+        step(described, item_q, candidate_q)
+    if settings.domains:
+        step(
+            f"domain in {', '.join(settings.domains)}",
+            Q(candidate__domain__slug__in=settings.domains),
+            Q(domain__slug__in=settings.domains),
+        )
+    if settings.techniques:
+        step(
+            f"technique in {', '.join(settings.techniques)}",
+            Q(candidate__technique__in=settings.techniques),
+            Q(technique__in=settings.techniques),
+        )
+    if settings.date_from:
+        step(
+            f"generated on or after {settings.date_from}",
+            Q(candidate__created_at__date__gte=settings.date_from),
+            Q(created_at__date__gte=settings.date_from),
+        )
+    if settings.date_to:
+        step(
+            f"generated on or before {settings.date_to}",
+            Q(candidate__created_at__date__lte=settings.date_to),
+            Q(created_at__date__lte=settings.date_to),
+        )
+    if settings.min_agreement is not None:
+        trusted = [
+            slug
+            for slug, alpha in domain_alphas().items()
+            if alpha is not None and alpha >= settings.min_agreement
+        ]
+        step(
+            f"domain agreement (Krippendorff's alpha) at least {settings.min_agreement}",
+            Q(candidate__domain__slug__in=trusted),
+            Q(domain__slug__in=trusted),
+        )
+    return Selection(items=items, released=released, filter_counts=counts)
+
+
+def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[dict[str, Any]]]:
+    """Keyset pagination over plain values: each page is one indexed query, memory stays flat."""
+    last = 0
+    while True:
+        page = list(queryset.filter(pk__gt=last).order_by("pk").values(*fields)[:PAGE_SIZE])
+        if not page:
+            return
+        yield page
+        last = page[-1]["pk"]
+
+
+def _reviews_for(item_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    reviews: dict[int, list[dict[str, str]]] = defaultdict(list)
+    # Reviewers appear as stable pseudonyms: exported data travels further than the studio's accounts.
+    for item_id, reviewer_id, verdict, preference in (
+        Decision.objects.filter(item_id__in=item_ids)
+        .order_by("item_id", "created_at", "pk")
+        .values_list("item_id", "reviewer_id", "verdict", "preference")
+    ):
+        reviews[item_id].append(
+            {
+                "reviewer": f"reviewer-{reviewer_id}",
+                "role": "reviewer",
+                "verdict": verdict,
+                "preference": preference,
+            }
+        )
+    for item_id, adjudicator_id, verdict, preference in (
+        Adjudication.objects.filter(item_id__in=item_ids)
+        .order_by("item_id", "created_at", "pk")
+        .values_list("item_id", "adjudicator_id", "verdict", "preference")
+    ):
+        reviews[item_id].append(
+            {
+                "reviewer": f"reviewer-{adjudicator_id}",
+                "role": "adjudicator",
+                "verdict": verdict,
+                "preference": preference,
+            }
+        )
+    return reviews
+
+
+def _prompt_text(instruction: str, task_input: str) -> str:
+    return instruction if not task_input else f"{instruction}\n\n{task_input}"
+
+
+class RecordShaper:
+    """Turns one reviewed item's (or released candidate's) values into the export's record shape."""
+
+    def __init__(self, settings: ExportSettings) -> None:
+        self.settings = settings
+        self.system = (
+            [{"role": "system", "content": settings.system_prompt}] if settings.system_prompt.strip() else []
+        )
+
+    def content(self, instruction: str, task_input: str, chosen: str, rejected: str | None) -> dict[str, Any]:
+        user = [*self.system, {"role": "user", "content": _prompt_text(instruction, task_input)}]
+        if self.settings.kind == "dpo":
+            return {
+                "prompt": user,
+                "chosen": [{"role": "assistant", "content": chosen}],
+                "rejected": [{"role": "assistant", "content": rejected or ""}],
+            }
+        style = self.settings.sft_style
+        if style == "alpaca":
+            return {"instruction": instruction, "input": task_input, "output": chosen}
+        answer = [{"role": "assistant", "content": chosen}]
+        if style == "prompt_completion":
+            return {"prompt": user, "completion": answer}
+        return {"messages": [*user, *answer]}
+
+    def item(self, row: dict[str, Any], reviews: list[dict[str, str]]) -> dict[str, Any]:
+        edited = row["final_revision_id"] is not None
+        instruction, task_input = row["candidate__instruction"], row["candidate__input"]
+        preferred_field = row["final_preference"] or Preference.OUTPUT
+        if preferred_field not in (Preference.OUTPUT, Preference.REJECTED_OUTPUT):
+            preferred_field = Preference.OUTPUT  # a tie: the judge's preferred response
+        other_field = (
+            Preference.REJECTED_OUTPUT if preferred_field == Preference.OUTPUT else Preference.OUTPUT
+        )
+        chosen = row[f"candidate__{preferred_field}"]
+        rejected = row[f"candidate__{other_field}"]
+        if edited:
+            # The physician's edit replaces the preferred response (and may correct the prompt).
+            instruction, task_input = row["final_revision__instruction"], row["final_revision__input"]
+            if not row["candidate__rejected_output"]:
+                rejected = row["candidate__output"]  # DPO from edits: the original is the rejected one
+            chosen = row["final_revision__output"]
+        return {
+            **self.content(instruction, task_input, chosen, rejected),
+            "id": f"item-{row['pk']}",
+            "domain": row["candidate__domain__name"] or "",
+            "technique": row["candidate__technique"],
+            "teacher": row["candidate__teacher_provider"],
+            "teacher_model": row["candidate__teacher_model"],
+            "reviewed": True,
+            "released": False,
+            "edited": edited,
+            "verdict": row["final_verdict"],
+            "reviews": reviews,
+        }
+
+    def released(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **self.content(row["instruction"], row["input"], row["output"], row["rejected_output"]),
+            "id": f"candidate-{row['pk']}",
+            "domain": row["domain__name"] or "",
+            "technique": row["technique"],
+            "teacher": row["teacher_provider"],
+            "teacher_model": row["teacher_model"],
+            "reviewed": False,
+            "released": True,
+            "edited": False,
+            "verdict": "",
+            "reviews": [],
+        }
+
+
+def record_pages(selection: Selection, settings: ExportSettings) -> Iterator[list[dict[str, Any]]]:
+    """The selected records, a page at a time: reviewed items first, then released records."""
+    shaper = RecordShaper(settings)
+    for page in _pages(selection.items, ITEM_FIELDS):
+        reviews = _reviews_for([row["pk"] for row in page])
+        yield [shaper.item(row, reviews.get(row["pk"], [])) for row in page]
+    if selection.released is not None:
+        for page in _pages(selection.released, CANDIDATE_FIELDS):
+            yield [shaper.released(row) for row in page]
+
+
+def sft_records(settings: ExportSettings | None = None) -> Iterator[dict[str, Any]]:
+    """Every approved record as SFT (conversational messages unless the settings say otherwise)."""
+    from django.utils import timezone
+
+    settings = settings or ExportSettings()
+    selection = select(settings, snapshot=timezone.now(), domain_alphas=dict)
+    for page in record_pages(selection, settings):
+        yield from page

@@ -1,13 +1,19 @@
-"""The data lead's pages: the pipeline funnel and exports."""
+"""The data lead's pages: funnel and agreement charts, and exports (created, followed, downloaded)."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+import mimetypes
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from review.exports.base import WRITERS
-from review.exports.build import ExportError, export_path, request_export
+from review import charts
+from review.agreement_report import agreement_report
+from review.exports.build import ExportError, export_files, export_folder, request_export
 from review.forms import ExportForm
 from review.funnel import pipeline_counts
 from review.models import Export
@@ -21,17 +27,46 @@ def _exports_context(**extra) -> dict:
     return {
         "exports": exports,
         "exports_busy": any(e.status in (Export.Status.QUEUED, Export.Status.RUNNING) for e in exports),
-        "export_form": ExportForm(),
+        "export_form": extra.pop("export_form", None) or ExportForm(),
         **extra,
+    }
+
+
+def _pair_context(report: dict, pair_key: str | None) -> dict:
+    pairs = report["pairs"]
+    chosen = next((p for p in pairs if f"{p['reviewer_a_id']}-{p['reviewer_b_id']}" == pair_key), None)
+    chosen = chosen or (max(pairs, key=lambda p: p["items"]) if pairs else None)
+    return {
+        "pairs": pairs,
+        "pair": chosen,
+        "pair_key": f"{chosen['reviewer_a_id']}-{chosen['reviewer_b_id']}" if chosen else "",
+        "confusion": charts.confusion_cells(chosen) if chosen else None,
     }
 
 
 @require_GET
 @role_required("review.view_dashboard")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if request.htmx:  # the exports list polls while an export is being built
+    if request.htmx and request.GET.get("part") == "exports":  # the list polls while an export builds
         return render(request, TEMPLATE + "#exports", _exports_context())
-    return render(request, TEMPLATE, {"counts": pipeline_counts(), **_exports_context()})
+    report = agreement_report()
+    if request.htmx and request.GET.get("part") == "pair":
+        return render(request, TEMPLATE + "#pair", _pair_context(report, request.GET.get("pair")))
+    counts = pipeline_counts()
+    return render(
+        request,
+        TEMPLATE,
+        {
+            "counts": counts,
+            "funnel": charts.funnel_bars(counts),
+            "report": report,
+            "domain_bars": charts.agreement_bars(report["by_domain"]),
+            "technique_bars": charts.agreement_bars(report["by_technique"]),
+            "timeline": charts.agreement_line(report["over_time"]),
+            **_pair_context(report, request.GET.get("pair")),
+            **_exports_context(),
+        },
+    )
 
 
 @require_POST
@@ -41,28 +76,96 @@ def export_create(request: HttpRequest) -> HttpResponse:
     error = ""
     if form.is_valid():
         try:
-            request_export(**form.cleaned_data, created_by=request.user)
+            request_export(**form.export_settings(), created_by=request.user)
         except ExportError as exc:
             error = str(exc)
     else:
-        error = "Choose an export kind and format from the lists."
+        problems = "; ".join(f"{form.fields[f].label or f}: {' '.join(e)}" for f, e in form.errors.items())
+        error = f"Check the export settings: {problems}"
     if not request.htmx:
         return redirect("review:dashboard")
-    return render(
-        request, TEMPLATE + "#exports", _exports_context(export_error=error), status=422 if error else 200
-    )
+    context = _exports_context(export_error=error, export_form=form if error else None)
+    return render(request, TEMPLATE + "#exports", context, status=422 if error else 200)
+
+
+def _ready_export(pk: int) -> tuple[Export, Path]:
+    export = get_object_or_404(Export, pk=pk, status=Export.Status.READY)
+    folder = export_folder(export)
+    if not folder.is_dir():
+        raise Http404("The export's files are missing on the server.")
+    return export, folder
+
+
+def _attachment(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class _Pipe:
+    """A write-only stream that hands what was written to a generator: zip output is sent as it is made."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def _zip_stream(folder: Path, names: list[str], root: str) -> Iterator[bytes]:
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name in names:
+            info = zipfile.ZipInfo.from_file(folder / name, arcname=f"{root}/{name}")
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with (folder / name).open("rb") as source, archive.open(info, "w", force_zip64=True) as target:
+                while chunk := source.read(1 << 20):
+                    target.write(chunk)
+                    yield pipe.take()
+        yield pipe.take()
+    yield pipe.take()
 
 
 @require_GET
 @role_required("review.export_data")
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
-    export = get_object_or_404(Export, pk=pk, status=Export.Status.READY)
-    path = export_path(export)
-    if not path.exists():
-        raise Http404("The export file is missing on the server.")
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=path.name,
-        content_type=WRITERS[export.format].content_type,
+    """The whole export folder as a zip, streamed as it is compressed (memory stays flat)."""
+    export, folder = _ready_export(pk)
+    root = folder.name
+    response = StreamingHttpResponse(
+        _zip_stream(folder, export_files(export), root), content_type="application/zip"
     )
+    response["Content-Disposition"] = f'attachment; filename="{root}.zip"'
+    return _attachment(response)
+
+
+@require_GET
+@role_required("review.export_data")
+def export_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """One file of an export, as its manifest lists it."""
+    export, folder = _ready_export(pk)
+    if name not in export_files(export):
+        raise Http404("This export has no such file.")
+    content_type = (
+        {
+            ".jsonl": "application/jsonl",
+            ".parquet": "application/vnd.apache.parquet",
+            ".md": "text/markdown; charset=utf-8",
+            ".json": "application/json",
+        }.get(Path(name).suffix)
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
+    )
+    response = FileResponse(
+        (folder / name).open("rb"), as_attachment=True, filename=Path(name).name, content_type=content_type
+    )
+    return _attachment(response)

@@ -68,7 +68,7 @@ def test_admin_launches_physician_reviews_data_lead_exports(
     expect(lead.get_by_test_id("count-reviewed")).to_have_text("3")
     expect(lead.get_by_test_id("count-approved")).to_have_text("2")
     lead.get_by_role("button", name="Create export").click()
-    download_link = lead.get_by_role("link", name="Download")
+    download_link = lead.get_by_role("link", name="train.jsonl")
     expect(download_link).to_be_visible(timeout=60_000)
     with lead.expect_download() as download_info:
         download_link.click()

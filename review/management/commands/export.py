@@ -1,33 +1,92 @@
-import shutil
+"""`manage.py export`: write an SFT or DPO export (JSON Lines, Parquet or a Hugging Face dataset folder)."""
+
+import datetime as dt
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from review.exports.base import WRITERS
-from review.exports.build import ExportError, build_export, export_path
-from review.exports.records import RECORD_BUILDERS
+from review.exports.base import FORMATS
+from review.exports.build import ExportError, build_export
+from review.exports.settings import ExportSettings, ExportSettingsError
 from review.models import Export
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"'{value}' is not a date: write it as YYYY-MM-DD.") from None
+
+
 class Command(BaseCommand):
-    help = "Export the approved records for training (SFT: TRL conversational messages, JSON Lines)."
+    help = (
+        "Export reviewed records for training into a folder: data files per split plus manifest.json "
+        "(and a README.md dataset card for --format hf)."
+    )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--kind", choices=sorted(RECORD_BUILDERS), default="sft")
-        parser.add_argument("--format", choices=sorted(WRITERS), default="jsonl")
-        parser.add_argument("--out", required=True, type=Path, help="File to write.")
+        parser.add_argument("--kind", choices=["sft", "dpo"], default="sft")
+        parser.add_argument("--format", choices=sorted(FORMATS), default="jsonl")
+        parser.add_argument("--out", required=True, type=Path, help="Folder to write (new or empty).")
+        parser.add_argument(
+            "--sft-style", choices=["messages", "prompt_completion", "alpaca"], default="messages"
+        )
+        parser.add_argument(
+            "--dpo-from-edits",
+            action="store_true",
+            help="Also make a pair of each physician's edit: edited = chosen, original = rejected.",
+        )
+        parser.add_argument("--system-prompt", default=None, help="System message ('' for none).")
+        parser.add_argument("--domain", action="append", default=[], help="Domain slug (repeatable).")
+        parser.add_argument("--technique", action="append", default=[], help="Technique (repeatable).")
+        parser.add_argument(
+            "--from", dest="date_from", type=_date, help="Generated on or after (YYYY-MM-DD)."
+        )
+        parser.add_argument("--to", dest="date_to", type=_date, help="Generated on or before (YYYY-MM-DD).")
+        parser.add_argument(
+            "--min-agreement", type=float, help="Only domains whose reviewers' alpha is at least this."
+        )
+        parser.add_argument(
+            "--include-released",
+            action="store_true",
+            help="Add released batches' unreviewed records (marked reviewed=false, released=true).",
+        )
+        parser.add_argument("--validation-share", type=float, default=0.0, help="e.g. 0.1 for 10%%.")
+        parser.add_argument("--seed", type=int, default=42, help="Seed of the train/validation split.")
 
-    def handle(self, *args, kind: str, format: str, out: Path, **options) -> None:
-        if out.exists() and out.is_dir():
-            raise CommandError(f"--out {out} is a directory: give a file name, e.g. {out / 'sft.jsonl'}.")
+    def handle(self, *args, out: Path, **options) -> None:
+        out = out.resolve()
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise CommandError(f"--out {out} already exists and is not an empty folder: choose a new folder.")
         if not out.parent.exists():
             raise CommandError(f"The folder {out.parent} does not exist: create it first.")
-        export = Export.objects.create(kind=kind, format=format)
+        values = {
+            "kind": options["kind"],
+            "format": options["format"],
+            "sft_style": options["sft_style"],
+            "dpo_from_edits": options["dpo_from_edits"],
+            "domains": options["domain"],
+            "techniques": options["technique"],
+            "date_from": options["date_from"],
+            "date_to": options["date_to"],
+            "min_agreement": options["min_agreement"],
+            "include_released": options["include_released"],
+            "validation_share": options["validation_share"],
+            "seed": options["seed"],
+        }
+        if options["system_prompt"] is not None:
+            values["system_prompt"] = options["system_prompt"]
         try:
-            build_export(export)
+            parsed = ExportSettings.load(values)
+        except ExportSettingsError as error:
+            raise CommandError(str(error)) from None
+        export = Export.objects.create(kind=parsed.kind, format=parsed.format, filters=parsed.stored())
+        try:
+            build_export(export, destination=out)
         except (ExportError, OSError) as error:
             raise CommandError(f"The export failed: {error}") from error
-        shutil.copyfile(export_path(export), out)
+        splits = ", ".join(f"{n} {split}" for split, n in export.manifest["counts"]["splits"].items())
         self.stdout.write(
-            f"Wrote {export.record_count} records to {out} (export #{export.pk}, sha256 {export.sha256})."
+            f"Wrote {export.record_count} records ({splits}) to {out} "
+            f"(export #{export.pk}, manifest sha256 {export.sha256})."
         )

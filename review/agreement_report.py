@@ -1,0 +1,299 @@
+"""How far the reviews can be trusted: agreement figures computed from database counts (GROUP BY).
+
+Nothing here loads decisions one by one. Each query returns counts of verdict patterns, and the
+statistics in review.agreement are computed from those counts, so the report costs the same handful of
+queries for a hundred items or a million.
+
+What "agree" means: two reviewers agree on an item when both approve it (accept or edit) or both reject
+it, which is also what settles an item without adjudication (review.queue). Krippendorff's alpha
+(nominal) over approve/reject is the headline figure, because items may carry two, three or more
+reviews; Cohen's kappa is given for each pair of reviewers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from review.agreement import alpha_from_value_counts, bootstrap_alpha_ci, kappa_from_table
+from review.models import Adjudication, Decision, ReviewItem
+from synth.models import Candidate, Domain
+
+VERDICTS = ("accept", "edit", "reject")
+OUTCOMES = np.array(["approve", "reject"], dtype=object)
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20260101
+
+
+@dataclass
+class Profiles:
+    """Counts of items by verdict pattern: rows of (approving reviews, rejecting reviews) and their weights."""
+
+    counts: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, approve: int, reject: int, items: int) -> None:
+        self.counts[(approve, reject)] += items
+
+    @property
+    def items(self) -> int:
+        return sum(self.counts.values())
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        patterns = sorted(self.counts)
+        return np.array(patterns, dtype=float).reshape(-1, 2), np.array(
+            [self.counts[p] for p in patterns], dtype=float
+        )
+
+    def alpha(self) -> float:
+        if not self.counts:
+            return float("nan")
+        rows, weights = self.arrays()
+        return alpha_from_value_counts(rows, OUTCOMES, weights=weights)
+
+    def percent_agreement(self) -> float:
+        rows, weights = self.arrays()
+        if not len(rows):
+            return float("nan")
+        m = rows.sum(axis=1)
+        share = (rows * (rows - 1)).sum(axis=1) / (m * (m - 1))
+        return float((share * weights).sum() / weights.sum())
+
+    def summary(self, *, with_interval: bool = True) -> dict:
+        alpha = self.alpha()
+        low = high = float("nan")
+        if with_interval and self.counts:
+            rows, weights = self.arrays()
+            low, high = bootstrap_alpha_ci(
+                rows, OUTCOMES, weights, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
+            )
+        return {
+            "items": self.items,
+            "alpha": _number(alpha),
+            "alpha_ci": [_number(low), _number(high)] if with_interval else None,
+            "percent_agreement": _number(self.percent_agreement()) if self.counts else None,
+        }
+
+
+def _number(value: float) -> float | None:
+    """Rounded for people and JSON; None where the statistic is undefined."""
+    return None if value is None or math.isnan(value) else round(float(value), 4)
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _domain_filter(domains: Sequence[str] | None, alias: str = "dom") -> tuple[str, list]:
+    if not domains:
+        return "", []
+    marks = ", ".join(["%s"] * len(domains))
+    return f" AND {alias}.slug IN ({marks})", list(domains)
+
+
+def _profile_rows(domains: Sequence[str] | None) -> list[tuple]:
+    """(domain, technique, day, approving, rejecting, items) for items with two or more reviews."""
+    where, params = _domain_filter(domains)
+    sql = f"""
+        SELECT dom.name, c.technique, p.day, p.approving, p.rejecting, COUNT(*)
+        FROM (
+            SELECT d.item_id,
+                   date(MAX(d.created_at)) AS day,
+                   SUM(CASE WHEN d.verdict = 'reject' THEN 0 ELSE 1 END) AS approving,
+                   SUM(CASE WHEN d.verdict = 'reject' THEN 1 ELSE 0 END) AS rejecting
+            FROM {_table(Decision)} d
+            GROUP BY d.item_id
+            HAVING COUNT(*) >= 2
+        ) p
+        JOIN {_table(ReviewItem)} i ON i.id = p.item_id
+        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
+        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
+        WHERE 1 = 1{where}
+        GROUP BY dom.name, c.technique, p.day, p.approving, p.rejecting
+    """  # noqa: S608 (table names come from the models; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _pair_rows(domains: Sequence[str] | None) -> list[tuple]:
+    """(reviewer a, reviewer b, verdict a, verdict b, items) over items both reviewed, a < b."""
+    where, params = _domain_filter(domains)
+    sql = f"""
+        SELECT a.reviewer_id, b.reviewer_id, a.verdict, b.verdict, COUNT(*)
+        FROM {_table(Decision)} a
+        JOIN {_table(Decision)} b ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id
+        JOIN {_table(ReviewItem)} i ON i.id = a.item_id
+        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
+        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
+        WHERE 1 = 1{where}
+        GROUP BY a.reviewer_id, b.reviewer_id, a.verdict, b.verdict
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _reviewer_rows(domains: Sequence[str] | None) -> list[tuple]:
+    """(reviewer, verdict, seconds spent, decisions): enough for rates and the median time."""
+    where, params = _domain_filter(domains)
+    sql = f"""
+        SELECT d.reviewer_id, d.verdict, d.seconds_spent, COUNT(*)
+        FROM {_table(Decision)} d
+        JOIN {_table(ReviewItem)} i ON i.id = d.item_id
+        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
+        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
+        WHERE 1 = 1{where}
+        GROUP BY d.reviewer_id, d.verdict, d.seconds_spent
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _adjudication_rows(domains: Sequence[str] | None) -> list[tuple]:
+    """(reviewer, agrees with the adjudicated verdict, decisions) on adjudicated items (latest ruling)."""
+    where, params = _domain_filter(domains)
+    sql = f"""
+        SELECT d.reviewer_id,
+               CASE WHEN (d.verdict = 'reject') = (adj.verdict = 'reject') THEN 1 ELSE 0 END,
+               COUNT(*)
+        FROM {_table(Decision)} d
+        JOIN {_table(Adjudication)} adj ON adj.item_id = d.item_id
+        JOIN {_table(ReviewItem)} i ON i.id = d.item_id
+        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
+        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
+        WHERE adj.id = (SELECT MAX(a2.id) FROM {_table(Adjudication)} a2 WHERE a2.item_id = d.item_id){where}
+        GROUP BY d.reviewer_id, CASE WHEN (d.verdict = 'reject') = (adj.verdict = 'reject') THEN 1 ELSE 0 END
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _median(histogram: dict[int, int]) -> float | None:
+    """The median of values given as {value: how many times}."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    ordered = sorted(histogram.items())
+    cumulative, lower, upper = 0, None, None
+    for value, n in ordered:
+        cumulative += n
+        if lower is None and cumulative >= (total + 1) // 2:
+            lower = value
+        if cumulative >= total // 2 + 1:
+            upper = value
+            break
+    return (lower + upper) / 2 if total % 2 == 0 else float(lower)
+
+
+def _week(day) -> str:
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day[:10])
+    elif isinstance(day, dt.datetime):
+        day = day.date()
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday.isoformat()
+
+
+def agreement_report(*, domains: Sequence[str] | None = None, with_intervals: bool = True) -> dict:
+    """Every agreement figure the dashboard, the command and the dataset card show, from database counts.
+
+    `domains` (slugs) restricts the report to those domains.
+    """
+    overall = Profiles()
+    by_domain: dict[str, Profiles] = defaultdict(Profiles)
+    by_technique: dict[str, Profiles] = defaultdict(Profiles)
+    by_week: dict[str, Profiles] = defaultdict(Profiles)
+    for domain, technique, day, approving, rejecting, items in _profile_rows(domains):
+        for profiles in (overall, by_domain[domain or "(no domain)"], by_technique[technique]):
+            profiles.add(approving, rejecting, items)
+        if day is not None:
+            by_week[_week(day)].add(approving, rejecting, items)
+
+    names = dict(get_user_model().objects.values_list("pk", get_user_model().USERNAME_FIELD))
+    pairs = _pairs(_pair_rows(domains), names)
+    reviewers = _reviewers(_reviewer_rows(domains), _adjudication_rows(domains), names)
+    return {
+        "definition": "Agreement on approve (accept or edit) versus reject; items with two or more reviews.",
+        "overall": overall.summary(with_interval=with_intervals),
+        "by_domain": {k: v.summary(with_interval=with_intervals) for k, v in sorted(by_domain.items())},
+        "by_technique": {k: v.summary(with_interval=with_intervals) for k, v in sorted(by_technique.items())},
+        "over_time": [{"week": k, **v.summary(with_interval=False)} for k, v in sorted(by_week.items())],
+        "pairs": pairs,
+        "reviewers": reviewers,
+        "domains": list(domains or []),
+    }
+
+
+def _pairs(rows: Iterable[tuple], names: dict) -> list[dict]:
+    tables: dict[tuple[int, int], np.ndarray] = defaultdict(lambda: np.zeros((3, 3), dtype=int))
+    for a, b, verdict_a, verdict_b, items in rows:
+        tables[(a, b)][VERDICTS.index(verdict_a), VERDICTS.index(verdict_b)] += items
+    result = []
+    for (a, b), table in sorted(tables.items()):
+        # Collapse accept and edit: both approve the item.
+        binary = np.array(
+            [[table[:2, :2].sum(), table[:2, 2].sum()], [table[2, :2].sum(), table[2, 2]]], dtype=float
+        )
+        result.append(
+            {
+                "reviewer_a": names.get(a, str(a)),
+                "reviewer_b": names.get(b, str(b)),
+                "reviewer_a_id": a,
+                "reviewer_b_id": b,
+                "items": int(table.sum()),
+                "kappa": _number(kappa_from_table(binary)),
+                "percent_agreement": _number(np.trace(binary) / binary.sum()),
+                "confusion": {"labels": list(VERDICTS), "counts": table.tolist()},
+            }
+        )
+    return result
+
+
+def _reviewers(rows: Iterable[tuple], adjudication_rows: Iterable[tuple], names: dict) -> list[dict]:
+    verdicts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(VERDICTS, 0))
+    seconds: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for reviewer, verdict, spent, n in rows:
+        verdicts[reviewer][verdict] += n
+        if spent is not None:
+            seconds[reviewer][spent] += n
+    adjudicated: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for reviewer, agrees, n in adjudication_rows:
+        adjudicated[reviewer][0 if agrees else 1] += n
+    result = []
+    for reviewer, counts in sorted(verdicts.items(), key=lambda kv: names.get(kv[0], "")):
+        total = sum(counts.values())
+        agree, disagree = adjudicated.get(reviewer, (0, 0))
+        result.append(
+            {
+                "reviewer": names.get(reviewer, str(reviewer)),
+                "reviewer_id": reviewer,
+                "items": total,
+                **{f"{v}_rate": _number(counts[v] / total) for v in VERDICTS},
+                "median_seconds": _median(seconds.get(reviewer, {})),
+                "adjudicated_items": agree + disagree,
+                "agreement_with_adjudication": _number(agree / (agree + disagree))
+                if agree + disagree
+                else None,
+            }
+        )
+    return result
+
+
+def domain_alphas() -> dict[str, float | None]:
+    """Alpha per domain slug (no interval): what an export's minimum-agreement filter compares against."""
+    where_rows = _profile_rows(None)
+    slugs = dict(Domain.objects.values_list("name", "slug"))
+    per: dict[str, Profiles] = defaultdict(Profiles)
+    for domain, _technique, _day, approving, rejecting, items in where_rows:
+        if domain is not None:
+            per[slugs[domain]].add(approving, rejecting, items)
+    return {slug: _number(p.alpha()) for slug, p in per.items()}

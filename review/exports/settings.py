@@ -1,0 +1,58 @@
+"""An export's settings (kind, style, filters, split), parsed once so bad input fails with a clear message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a careful clinical assistant. Answer accurately and concisely, and say when a question "
+    "needs a clinician's direct assessment."
+)
+
+
+class ExportSettingsError(ValueError):
+    """The settings cannot be used; the message says what to fix."""
+
+
+class ExportSettings(BaseModel):
+    """What an export holds and how its records are shaped. Stored on Export.filters as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sft", "dpo"] = "sft"
+    format: Literal["jsonl", "parquet", "hf"] = "jsonl"
+    # SFT: TRL's conversational `messages`, conversational prompt/completion, or Alpaca columns.
+    sft_style: Literal["messages", "prompt_completion", "alpaca"] = "messages"
+    # DPO: also turn a physician's edit of a single response into a pair (edited = chosen).
+    dpo_from_edits: bool = False
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    domains: list[str] = Field(default_factory=list)  # slugs; empty = every domain
+    techniques: list[str] = Field(default_factory=list)  # empty = every technique
+    date_from: dt.date | None = None  # generated on or after
+    date_to: dt.date | None = None  # generated on or before
+    min_agreement: float | None = Field(default=None, ge=-1.0, le=1.0)  # domain's Krippendorff alpha
+    include_released: bool = False  # add released batches' unreviewed records (reviewed=false)
+    validation_share: float = Field(default=0.0, ge=0.0, lt=1.0)
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ExportSettings:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("The start date is after the end date: swap them.")
+        return self
+
+    @classmethod
+    def load(cls, data: dict) -> ExportSettings:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
+            )
+            raise ExportSettingsError(f"Check the export settings: {problems}.") from None
+
+    def stored(self) -> dict:
+        return self.model_dump(mode="json")
