@@ -108,8 +108,6 @@ def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
     snapshot = timezone.now()
     selection = select(parsed, snapshot=snapshot, domain_alphas=domain_alphas)
     total = selection.total
-    if total == 0:
-        raise ExportError("No records match these settings. Widen the filters, or review more items first.")
     Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING, total=total, progress=0)
 
     format_class: type[ExportFormat] = FORMATS[parsed.format]
@@ -135,6 +133,8 @@ def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
             writers[split].write(records)
         written += len(page)
         Export.objects.filter(pk=export.pk).update(progress=written)
+    if not writers:  # nothing matched: an empty train split still tells the data lead so, with its schema
+        writers["train"] = format_class(folder / format_class.data_file("train"), schema)
     for writer in writers.values():
         writer.close()
 

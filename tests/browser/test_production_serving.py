@@ -123,7 +123,7 @@ def test_a_reviewer_and_a_data_lead_work_through_the_production_server(
     # The export is built by the task worker that `serve` started.
     context, lead = log_in(browser, production_server, data_lead)
     lead.get_by_role("button", name="Create export").click()
-    download_link = lead.get_by_role("link", name="Download")
+    download_link = lead.get_by_role("link", name="train.jsonl")
     expect(download_link).to_be_visible(timeout=60_000)
     with lead.expect_download() as download_info:
         download_link.click()

@@ -159,10 +159,11 @@ def test_dpo_from_edits_pairs_the_edit_with_the_original(double_reviewed):
     assert record["rejected"][0]["content"] == items[4].candidate.output
 
 
-def test_without_pairs_a_dpo_export_says_so(double_reviewed):
-    with pytest.raises(ExportError, match="No records match"):
-        export(kind="dpo")
-    assert Export.objects.get().status == "failed"
+def test_without_pairs_a_dpo_export_is_empty_and_its_filter_counts_say_why(double_reviewed):
+    row = export(kind="dpo")
+    assert row.status == "ready" and row.record_count == 0
+    assert [step["records"] for step in row.manifest["filter_counts"]] == [4, 0]
+    assert "ties and 'both unacceptable' left out" in row.manifest["filter_counts"][1]["step"]
 
 
 def test_a_dpo_dataset_folder_loads_in_trl_preference_format(double_reviewed):
@@ -188,18 +189,16 @@ def test_parquet_is_written_in_row_groups_with_the_schema(double_reviewed, monke
 def test_filters_by_domain_technique_date_and_agreement(double_reviewed):
     domain = double_reviewed[0].candidate.domain.slug
     assert export(domains=[domain]).record_count == 4
-    with pytest.raises(ExportError, match="No records match"):
-        export(domains=["cardiology"])
+    assert export(domains=["cardiology"]).record_count == 0
     assert export(techniques=["self_instruct"]).record_count == 4
-    with pytest.raises(ExportError):
-        export(techniques=["evol_instruct"])
+    assert export(techniques=["evol_instruct"]).record_count == 0
     today = timezone.now().date()
     assert export(date_from=str(today), date_to=str(today)).record_count == 4
-    with pytest.raises(ExportError):
-        export(date_to="2000-01-01")
+    assert export(date_to="2000-01-01").record_count == 0
     assert export(min_agreement=0.3).record_count == 4  # the domain's alpha is 0.3125
-    with pytest.raises(ExportError):
-        export(min_agreement=0.5)
+    row = export(min_agreement=0.5)
+    assert row.record_count == 0
+    assert row.manifest["filter_counts"][-1]["step"].startswith("domain agreement")
 
 
 def test_bad_settings_get_a_message(double_reviewed):
