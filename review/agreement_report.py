@@ -108,6 +108,7 @@ def _profile_rows(domains: Sequence[str] | None) -> list[tuple]:
                    SUM(CASE WHEN d.verdict = 'reject' THEN 0 ELSE 1 END) AS approving,
                    SUM(CASE WHEN d.verdict = 'reject' THEN 1 ELSE 0 END) AS rejecting
             FROM {_table(Decision)} d
+            WHERE d.undone_at IS NULL
             GROUP BY d.item_id
             HAVING COUNT(*) >= 2
         ) p
@@ -128,11 +129,12 @@ def _pair_rows(domains: Sequence[str] | None) -> list[tuple]:
     sql = f"""
         SELECT a.reviewer_id, b.reviewer_id, a.verdict, b.verdict, COUNT(*)
         FROM {_table(Decision)} a
-        JOIN {_table(Decision)} b ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id
+        JOIN {_table(Decision)} b
+          ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id AND b.undone_at IS NULL
         JOIN {_table(ReviewItem)} i ON i.id = a.item_id
         JOIN {_table(Candidate)} c ON c.id = i.candidate_id
         LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
-        WHERE 1 = 1{where}
+        WHERE a.undone_at IS NULL{where}
         GROUP BY a.reviewer_id, b.reviewer_id, a.verdict, b.verdict
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -149,7 +151,7 @@ def _reviewer_rows(domains: Sequence[str] | None) -> list[tuple]:
         JOIN {_table(ReviewItem)} i ON i.id = d.item_id
         JOIN {_table(Candidate)} c ON c.id = i.candidate_id
         LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
-        WHERE 1 = 1{where}
+        WHERE d.undone_at IS NULL{where}
         GROUP BY d.reviewer_id, d.verdict, d.seconds_spent
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -169,7 +171,8 @@ def _adjudication_rows(domains: Sequence[str] | None) -> list[tuple]:
         JOIN {_table(ReviewItem)} i ON i.id = d.item_id
         JOIN {_table(Candidate)} c ON c.id = i.candidate_id
         LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
-        WHERE adj.id = (SELECT MAX(a2.id) FROM {_table(Adjudication)} a2 WHERE a2.item_id = d.item_id){where}
+        WHERE d.undone_at IS NULL
+          AND adj.id = (SELECT MAX(a2.id) FROM {_table(Adjudication)} a2 WHERE a2.item_id = d.item_id){where}
         GROUP BY d.reviewer_id, CASE WHEN (d.verdict = 'reject') = (adj.verdict = 'reject') THEN 1 ELSE 0 END
     """  # noqa: S608
     with connection.cursor() as cursor:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from review.models import Adjudication, Assignment, Decision, ReviewItem
-from review.queue import claim_next, submit_decision
+from review.models import Assignment, Decision, ReviewItem
+from review.queue import adjudicate, claim_next, submit_decision
+from synth.models import Candidate
 
 # Two physicians review each of the six items; (first physician, second physician), then the
 # adjudicator's verdict where they disagree on approve versus reject.
@@ -18,49 +18,76 @@ SCRIPT = [
     ("edit", "accept", None),
     ("reject", "accept", "reject"),
 ]
+# For preference pairs: the response both physicians (and the adjudicator) prefer when approving.
+PREFERENCES = ["rejected_output", "output", "", "output", "tie", "output"]
 SECONDS = {"physician": [10, 20, 30, 40, 50, 60], "physician2": [5, 5, 5, 100, 100, 100]}
 
 
-def review(reviewer, verdict: str, n: int) -> Decision:
+def review(reviewer, verdict: str, n: int, *, pair: bool) -> Decision:
     item = claim_next(reviewer)
     assignment = Assignment.objects.get(item=item, reviewer=reviewer)
     extra = {}
+    if pair and verdict != "reject":
+        extra["preference"] = PREFERENCES[n]
     if verdict == "reject":
-        extra = {"reasons": ["factually_wrong"]}
+        extra["reasons"] = ["factually_wrong"]
     elif verdict == "edit":
-        extra = {
+        extra |= {
             "instruction": item.candidate.instruction,
             "task_input": item.candidate.input,
             "output": f"Corrected answer by {reviewer.username} for item {n}.",
         }
     decision = submit_decision(reviewer=reviewer, assignment_id=assignment.pk, verdict=verdict, **extra)
-    # Time per decision is the review workspace's to record (issue 5); set it as the contract defines it.
+    # The queue measures real time spent; the report's medians need known values.
     Decision.objects.filter(pk=decision.pk).update(seconds_spent=SECONDS[reviewer.username][n])
     return decision
 
 
 @pytest.fixture
-def double_reviewed(review_items, physician, physician2, senior):
-    """The six items of `review_items`, each reviewed by both physicians, disagreements adjudicated."""
-    # Overlap sampling is being built in the review workspace (issue 5): set the contract field.
-    ReviewItem.objects.filter(pk__in=[i.pk for i in review_items]).update(required_reviews=2)
-    items = review_items[:6]
-    for n in range(len(items)):
-        review(physician, SCRIPT[n][0], n)
-    for n in range(len(items)):
-        review(physician2, SCRIPT[n][1], n)
-    for item, (_a, _b, ruling) in zip(items, SCRIPT, strict=False):
-        item.refresh_from_db()
-        if ruling is None:
-            assert item.status == ReviewItem.Status.DECIDED
-            continue
-        assert item.status == ReviewItem.Status.NEEDS_ADJUDICATION
-        # The adjudication page is issue 5's; record the ruling as its contract fields define it.
-        Adjudication.objects.create(item=item, adjudicator=senior, verdict=ruling)
-        ReviewItem.objects.filter(pk=item.pk).update(
-            status=ReviewItem.Status.DECIDED, final_verdict=ruling, decided_at=timezone.now()
-        )
-    return [ReviewItem.objects.select_related("candidate", "final_revision").get(pk=i.pk) for i in items]
+def reviewed_by_two(review_items, physician, physician2, senior):
+    """Run the script on the six items of `review_items` (as preference pairs when asked)."""
+
+    def run(*, pairs: bool = False) -> list[ReviewItem]:
+        items = review_items[:6]
+        assert len(items) == 6
+        # Overlap sampling decides required_reviews in production; here every item gets two.
+        ReviewItem.objects.filter(pk__in=[i.pk for i in items]).update(required_reviews=2)
+        if pairs:
+            # The preference-pair technique's output, as the data contract stores it.
+            for n, item in enumerate(items):
+                Candidate.objects.filter(pk=item.candidate_id).update(rejected_output=f"Other answer {n}.")
+        for n in range(len(items)):
+            review(physician, SCRIPT[n][0], n, pair=pairs)
+        for n in range(len(items)):
+            review(physician2, SCRIPT[n][1], n, pair=pairs)
+        for n, (item, (_a, _b, ruling)) in enumerate(zip(items, SCRIPT, strict=True)):
+            item.refresh_from_db()
+            if ruling is None:
+                assert item.status == ReviewItem.Status.DECIDED
+                continue
+            assert item.status == ReviewItem.Status.NEEDS_ADJUDICATION
+            adjudicate(
+                adjudicator=senior,
+                item_id=item.pk,
+                verdict=ruling,
+                preference=PREFERENCES[n] if pairs and ruling != "reject" else "",
+                comment="Settled against the guideline.",
+            )
+        return [ReviewItem.objects.select_related("candidate", "final_revision").get(pk=i.pk) for i in items]
+
+    return run
+
+
+@pytest.fixture
+def double_reviewed(reviewed_by_two):
+    """The six items, each reviewed by both physicians, disagreements adjudicated."""
+    return reviewed_by_two()
+
+
+@pytest.fixture
+def double_reviewed_pairs(reviewed_by_two):
+    """The same, with every item a preference pair and the physicians choosing between its responses."""
+    return reviewed_by_two(pairs=True)
 
 
 @pytest.fixture

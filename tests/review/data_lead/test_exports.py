@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from review.exports.build import ExportError, build_export
-from review.models import Batch, Export, ReviewItem
+from review.models import Batch, Export
 from synth.models import Candidate
 
 # TRL's documented dataset formats (https://huggingface.co/docs/trl/dataset_formats).
@@ -128,17 +128,8 @@ def test_an_sft_dataset_folder_loads_with_datasets_as_trl_reads_it(double_review
     assert card.startswith("---\n") and "configs:" in card and "Krippendorff's alpha" in card
 
 
-def pairs(items):
-    """Make items 0, 1, 3 and 4 preference pairs, as the preference technique and pair review store them."""
-    choices = {0: "rejected_output", 1: "output", 3: "output", 4: "tie"}
-    for n, preference in choices.items():
-        Candidate.objects.filter(pk=items[n].candidate_id).update(rejected_output=f"Other answer {n}.")
-        ReviewItem.objects.filter(pk=items[n].pk).update(final_preference=preference)
-
-
-def test_dpo_pairs_follow_the_physicians_preference_and_edit(double_reviewed):
-    items = double_reviewed
-    pairs(items)
+def test_dpo_pairs_follow_the_physicians_preference_and_edit(double_reviewed_pairs):
+    items = double_reviewed_pairs
     records = {r["id"]: r for r in read_jsonl(folder_of(export(kind="dpo")) / "train.jsonl")}
     assert set(records) == ids(items, (0, 1, 3))  # the tie is left out
     swapped = records[f"item-{items[0].pk}"]
@@ -166,8 +157,7 @@ def test_without_pairs_a_dpo_export_is_empty_and_its_filter_counts_say_why(doubl
     assert "ties and 'both unacceptable' left out" in row.manifest["filter_counts"][1]["step"]
 
 
-def test_a_dpo_dataset_folder_loads_in_trl_preference_format(double_reviewed):
-    pairs(double_reviewed)
+def test_a_dpo_dataset_folder_loads_in_trl_preference_format(double_reviewed_pairs):
     dataset = load_folder(folder_of(export(kind="dpo", format="hf")))["train"]
     assert {"prompt", "chosen", "rejected"} <= set(dataset.column_names)
     for column in ("prompt", "chosen", "rejected"):
@@ -249,9 +239,8 @@ def test_the_dataset_card_agreement_matches_the_agreement_report(double_reviewed
         assert f"| {name} | {row['items']} | {row['alpha']:.4f} |" in card
 
 
-def test_the_command_writes_a_dataset_folder(double_reviewed, tmp_path, capsys):
+def test_the_command_writes_a_dataset_folder(double_reviewed_pairs, tmp_path, capsys):
     out = tmp_path / "dpo-set"
-    pairs(double_reviewed)
     call_command("export", "--kind", "dpo", "--format", "hf", "--out", str(out), "--validation-share", "0.3")
     assert "Wrote 3 records" in capsys.readouterr().out
     assert (out / "README.md").exists() and (out / "manifest.json").exists()
