@@ -242,9 +242,30 @@ def bootstrap_alpha_ci(
     if total == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(total, w / w.sum(), size=resamples)
-    estimates = [alpha_from_value_counts(value_counts, values, level, weights=draw) for draw in draws]
-    return _percentile_interval([e for e in estimates if not math.isnan(e)], confidence)
+    draws = rng.multinomial(total, w / w.sum(), size=resamples).astype(float)
+    if level == "ordinal":  # its distances depend on each resample's totals: compute one by one
+        estimates = [alpha_from_value_counts(value_counts, values, level, weights=draw) for draw in draws]
+        return _percentile_interval([e for e in estimates if not math.isnan(e)], confidence)
+    # Coincidences are linear in the unit weights, so every resample is one matrix product.
+    counts = np.asarray(value_counts, dtype=float)
+    m = counts.sum(axis=1)
+    pairable = m >= 2
+    counts, m, draws = counts[pairable], m[pairable], draws[:, pairable]
+    if counts.size == 0:
+        return float("nan"), float("nan")
+    per_unit = counts[:, :, None] * counts[:, None, :] - np.einsum(
+        "uv,vw->uvw", counts, np.eye(counts.shape[1])
+    )
+    per_unit /= (m - 1.0)[:, None, None]
+    coincidences = (draws @ per_unit.reshape(len(counts), -1)).reshape(resamples, *per_unit.shape[1:])
+    totals = coincidences.sum(axis=2)
+    n = totals.sum(axis=1)
+    delta = _distance(np.asarray(values), totals[0], level)
+    observed = (coincidences * delta).sum(axis=(1, 2))
+    expected = np.einsum("bi,bj,ij->b", totals, totals, delta) / np.maximum(n - 1.0, 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimates = np.where((expected > 0) & (n > 1), 1.0 - observed / expected, np.nan)
+    return _percentile_interval([float(e) for e in estimates if not math.isnan(e)], confidence)
 
 
 def _percentile_interval(estimates: list[float], confidence: float) -> tuple[float, float]:

@@ -164,3 +164,17 @@ def test_the_collapsed_bootstrap_for_alpha_matches_its_estimate():
     assert alpha == pytest.approx(alpha_from_value_counts(expanded, values))
     low, high = bootstrap_alpha_ci(counts, values, weights, resamples=500, seed=1)
     assert low < alpha < high
+
+
+@pytest.mark.parametrize("level", ["nominal", "interval", "ratio", "ordinal"])
+def test_the_vectorised_bootstrap_matches_resampling_one_by_one(level):
+    from review.agreement import _value_counts, alpha_from_value_counts
+
+    counts, values = _value_counts(KRIPPENDORFF_2011, level)
+    weights = np.ones(len(counts))
+    low, high = bootstrap_alpha_ci(counts, values, weights, level=level, resamples=200, seed=5)
+    rng = np.random.default_rng(5)
+    draws = rng.multinomial(len(counts), weights / weights.sum(), size=200)
+    one_by_one = [alpha_from_value_counts(counts, values, level, weights=d) for d in draws]
+    expected = np.percentile([e for e in one_by_one if not math.isnan(e)], [2.5, 97.5])
+    assert (low, high) == pytest.approx(tuple(expected))
