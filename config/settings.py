@@ -225,6 +225,9 @@ REVIEW_UNDO_SECONDS = int(os.environ.get("REVIEW_UNDO_SECONDS", "120"))
 REVIEW_PROGRESS_CACHE_SECONDS = 5  # how stale the "left in the queue" count may be
 DEFAULT_SAMPLE_RATE = float(os.environ.get("DEFAULT_SAMPLE_RATE", "0.5"))
 # Provider keys are read from the environment variable each Teacher names, at call time.
+# Local model servers (Ollama, vLLM) a teacher may call on this machine, as host:port (or host for
+# every port); every other loopback, link-local and metadata address is refused (synth/teachers/endpoint.py).
+TEACHER_LOCAL_HOSTS = env_list("TEACHER_LOCAL_HOSTS", "localhost:11434,127.0.0.1:11434")
 TEACHER_API_KEYS = {name: value for name, value in os.environ.items() if name.endswith("_API_KEY")}
 
 # Quality gate: near-duplicate detection (MinHash over word shingles). Changing any of these makes new

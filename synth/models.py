@@ -12,9 +12,15 @@ from django.db import models
 
 
 def validate_base_url(value: str) -> None:
+    from synth.teachers.endpoint import UnsafeEndpoint, check_endpoint
+
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValidationError("Enter an http:// or https:// URL, e.g. http://gpu-host:8000/v1.")
+    try:
+        check_endpoint(value)
+    except UnsafeEndpoint as error:
+        raise ValidationError(str(error)) from None
 
 
 class Domain(models.Model):

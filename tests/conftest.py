@@ -38,6 +38,8 @@ def _test_settings(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed, tests only
     settings.EXPORT_ROOT = tmp_path / "exports"
+    # The loopback servers that stand in for OpenAI and Anthropic listen on 127.0.0.1, on any port.
+    settings.TEACHER_LOCAL_HOSTS = ["127.0.0.1"]
 
 
 def make_user(username: str, role: str | None, **extra):

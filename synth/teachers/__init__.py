@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from synth.teachers.base import TeacherClient, TeacherError
+from synth.teachers.endpoint import UnsafeEndpoint, check_endpoint
 
 if TYPE_CHECKING:
     from synth.models import Teacher
@@ -23,7 +24,18 @@ def _api_key(teacher: Teacher) -> str:
     return key
 
 
+def _check_base_url(teacher: Teacher) -> None:
+    """Checked on every use, not only when saved: what a host name resolves to can change."""
+    if teacher.base_url:
+        try:
+            check_endpoint(teacher.base_url)
+        except UnsafeEndpoint as error:
+            raise TeacherError(f"Teacher '{teacher.name}': {error}", permanent=True) from None
+
+
 def client_for(teacher: Teacher) -> TeacherClient:
+    if teacher.provider != "offline":
+        _check_base_url(teacher)
     if teacher.provider == "offline":
         from synth.teachers.offline import OfflineTeacher
 

@@ -19,12 +19,14 @@ from synth.teachers.base import (
     reason_for_status,
     retry_after_seconds,
 )
+from synth.teachers.endpoint import REDIRECT_HINTS
 
 # The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
 # errors it may retry. Every other 4xx means the request or the account needs fixing first.
 TEMPORARY_STATUSES = frozenset({408, 409, 429})
 
 STATUS_HINTS = {
+    **REDIRECT_HINTS,
     400: "the server rejected the request",
     401: "the API key was not accepted",
     403: "the API key may not use this model",
@@ -57,7 +59,15 @@ class AnthropicTeacher:
         self.timeout = timeout
         self._api_key = api_key
         # max_retries=0: retries belong to our own layer, which knows about budgets and backoff.
-        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+        self._client = anthropic.Anthropic(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=anthropic.DefaultHttpxClient(
+                follow_redirects=False
+            ),  # see synth/teachers/endpoint.py
+        )
 
     def __repr__(self) -> str:
         return f"AnthropicTeacher(model={self.model!r}, base_url={self.base_url!r})"

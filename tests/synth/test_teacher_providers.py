@@ -661,3 +661,18 @@ def test_the_dispatcher_keeps_under_the_tokens_per_minute(server: ScriptedServer
     assert all(outcome.ok for outcome in outcomes)
     arrivals = [request.at for request in server.requests]
     assert arrivals[-1] - arrivals[0] >= 1.5
+
+
+def test_it_never_follows_a_redirect(server: ScriptedServer, provider: Provider) -> None:
+    """A teacher server cannot bounce the workers to another address (SSRF): the redirect is a failed call."""
+    elsewhere = ScriptedServer()
+    elsewhere.start()
+    try:
+        server.reply({}, status=307, location=f"{elsewhere.url}/v1/chat/completions")
+        with pytest.raises(TeacherError) as failure:
+            provider.teacher(server.url).complete([{"role": "user", "content": "Hi"}])
+        assert failure.value.permanent
+        assert "redirects are not followed" in failure.value.message
+        assert elsewhere.requests == []
+    finally:
+        elsewhere.stop()
