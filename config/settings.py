@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -123,7 +124,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a worker process started by a test sees the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 elif env_bool("DATABASE_POOL", default=True):
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
+    # Check each pooled connection as it is handed out: after PostgreSQL restarts, a dead connection
+    # is replaced instead of failing the request that drew it.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"check": ConnectionPool.check_connection}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

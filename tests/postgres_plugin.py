@@ -10,8 +10,10 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,7 +37,17 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser, args) -> 
     server = ThrowawayPostgres()
     early_config.add_cleanup(server.stop)
     server.start()
+    early_config.stash[SERVER] = server
     os.environ["DATABASE_URL"] = server.url
+
+
+SERVER = pytest.StashKey["ThrowawayPostgres"]()
+
+
+@pytest.fixture
+def postgres_server(request) -> ThrowawayPostgres | None:
+    """The suite's PostgreSQL server when it runs with --postgres (a test may crash and restart it)."""
+    return request.config.stash.get(SERVER, None)
 
 
 def _server_binaries() -> Path:
@@ -77,6 +89,11 @@ class ThrowawayPostgres:
         if result.returncode != 0:
             raise pytest.UsageError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 
+    def _options(self) -> str:
+        # fsync protects against the operating system crashing, which no test here does; a killed server
+        # (tests/test_durability.py) still recovers every acknowledged commit from its write-ahead log.
+        return f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+
     def start(self) -> None:
         self._run(
             str(self.bin / "initdb"),
@@ -90,14 +107,12 @@ class ThrowawayPostgres:
             "UTF8",
             "--no-sync",
         )
-        # Durability is not what these tests measure; skipping fsync makes them fast.
-        options = f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
         self._run(
             str(self.bin / "pg_ctl"),
             "-D",
             str(self.data),
             "-o",
-            options,
+            self._options(),
             "-l",
             str(self.root / "server.log"),
             "-w",
@@ -105,6 +120,32 @@ class ThrowawayPostgres:
         )
         self._run(
             str(self.bin / "createdb"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "studio"
+        )
+
+    def crash(self) -> None:
+        """Kill the server the hard way (SIGKILL to the postmaster), as the OOM killer would."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (_running(pid) or _children(pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)  # its backends notice and exit; the shared memory must be free first
+        # A killed postmaster leaves its lock file behind; on a real machine init reaps the process and
+        # PostgreSQL ignores the stale file, but in a container without an init it lingers as a zombie.
+        for lock in (self.data / "postmaster.pid", self.root / f".s.PGSQL.{self.port}.lock"):
+            lock.unlink(missing_ok=True)
+
+    def restart(self) -> None:
+        """Start again on the same data: PostgreSQL replays its write-ahead log first."""
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            self._options(),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "start",
         )
 
     def stop(self) -> None:
@@ -124,3 +165,29 @@ class ThrowawayPostgres:
                 check=False,
             )
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if (
+            entry.isdigit()
+            and (stat := _stat(int(entry))) is not None
+            and stat[1] == str(pid)
+            and stat[0] != "Z"
+        ):
+            found.append(int(entry))
+    return found
