@@ -25,6 +25,8 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
 
     if connection.vendor != "postgresql":
         return
+    with django_db_blocker.unblock():
+        connection.close()  # its connection may have died with a server a test restarted (test_durability)
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
