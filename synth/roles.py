@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django_htmx.http import HttpResponseClientRedirect
 
 PHYSICIAN = "Physician"
 SENIOR_PHYSICIAN = "Senior physician"
@@ -56,6 +58,19 @@ def ensure_roles(**kwargs) -> None:
             )
 
 
+def _to_login(request: HttpRequest) -> HttpResponse:
+    """Send a signed-out user to the login page, and back here afterwards.
+
+    An htmx request (an autosave, a decision) must not swap the login page into a fragment: the whole
+    page goes to the login, and `next` is the page the user was on, not the fragment's endpoint.
+    """
+    if getattr(request, "htmx", False):
+        page = urlsplit(request.htmx.current_url or "")
+        back = page.path + (f"?{page.query}" if page.query else "") if page.path else "/"
+        return HttpResponseClientRedirect(redirect_to_login(back).url)
+    return redirect_to_login(request.get_full_path())
+
+
 def role_required(permission: str) -> Callable:
     """Anonymous users go to the login page; signed-in users without the permission get 403."""
 
@@ -63,7 +78,7 @@ def role_required(permission: str) -> Callable:
         @wraps(view)
         def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return _to_login(request)
             if not request.user.has_perm(permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)

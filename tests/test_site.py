@@ -66,3 +66,13 @@ def test_the_teacher_admin_explains_a_bad_key_variable_name(client_for, administ
     assert r.status_code == 200
     assert "ending in _API_KEY" in r.text
     assert not Teacher.objects.filter(name="gpt").exists()
+
+
+def test_a_signed_out_htmx_request_sends_the_whole_page_to_login_and_back(client, db):
+    r = client.post(
+        reverse("review:draft", args=[1]),
+        {"output": "typed"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/review/?focus=1"},
+    )
+    assert r.status_code == 200
+    assert r["HX-Redirect"] == reverse("login") + "?next=/review/%3Ffocus%3D1"
