@@ -268,6 +268,8 @@ def main() -> None:
     print(
         f"Report from GROUP BY counts: {fast:.3f} s warm (first run {timings[0]:.3f} s), {len(queries)} queries"
     )
+    for q in queries.captured_queries:
+        print(f"  {float(q['time']):.3f} s  {' '.join(q['sql'].split())[:110]}")
     print(f"Baseline, ORM objects per item: {slow_seconds:.3f} s, {len(baseline_queries)} queries")
     print(f"Ratio: {slow_seconds / fast:.1f}x")
     print(

@@ -123,17 +123,26 @@ def _profile_rows(domains: Sequence[str] | None) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _scope(domains: Sequence[str] | None, item_column: str) -> tuple[str, str, list]:
+    """(joins, conditions, params) restricting decisions to the domains; nothing to join without a filter."""
+    if not domains:
+        return "", "", []
+    where, params = _domain_filter(domains)
+    joins = f"""
+        JOIN {_table(ReviewItem)} i ON i.id = {item_column}
+        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
+        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id"""
+    return joins, where, params
+
+
 def _pair_rows(domains: Sequence[str] | None) -> list[tuple]:
     """(reviewer a, reviewer b, verdict a, verdict b, items) over items both reviewed, a < b."""
-    where, params = _domain_filter(domains)
+    joins, where, params = _scope(domains, "a.item_id")
     sql = f"""
         SELECT a.reviewer_id, b.reviewer_id, a.verdict, b.verdict, COUNT(*)
         FROM {_table(Decision)} a
         JOIN {_table(Decision)} b
-          ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id AND b.undone_at IS NULL
-        JOIN {_table(ReviewItem)} i ON i.id = a.item_id
-        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
-        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
+          ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id AND b.undone_at IS NULL{joins}
         WHERE a.undone_at IS NULL{where}
         GROUP BY a.reviewer_id, b.reviewer_id, a.verdict, b.verdict
     """  # noqa: S608
@@ -144,13 +153,10 @@ def _pair_rows(domains: Sequence[str] | None) -> list[tuple]:
 
 def _reviewer_rows(domains: Sequence[str] | None) -> list[tuple]:
     """(reviewer, verdict, seconds spent, decisions): enough for rates and the median time."""
-    where, params = _domain_filter(domains)
+    joins, where, params = _scope(domains, "d.item_id")
     sql = f"""
         SELECT d.reviewer_id, d.verdict, d.seconds_spent, COUNT(*)
-        FROM {_table(Decision)} d
-        JOIN {_table(ReviewItem)} i ON i.id = d.item_id
-        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
-        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
+        FROM {_table(Decision)} d{joins}
         WHERE d.undone_at IS NULL{where}
         GROUP BY d.reviewer_id, d.verdict, d.seconds_spent
     """  # noqa: S608
@@ -161,19 +167,17 @@ def _reviewer_rows(domains: Sequence[str] | None) -> list[tuple]:
 
 def _adjudication_rows(domains: Sequence[str] | None) -> list[tuple]:
     """(reviewer, agrees with the adjudicated verdict, decisions) on adjudicated items (latest ruling)."""
-    where, params = _domain_filter(domains)
+    joins, where, params = _scope(domains, "d.item_id")
+    agrees = "CASE WHEN (d.verdict = 'reject') = (adj.verdict = 'reject') THEN 1 ELSE 0 END"
     sql = f"""
-        SELECT d.reviewer_id,
-               CASE WHEN (d.verdict = 'reject') = (adj.verdict = 'reject') THEN 1 ELSE 0 END,
-               COUNT(*)
-        FROM {_table(Decision)} d
-        JOIN {_table(Adjudication)} adj ON adj.item_id = d.item_id
-        JOIN {_table(ReviewItem)} i ON i.id = d.item_id
-        JOIN {_table(Candidate)} c ON c.id = i.candidate_id
-        LEFT JOIN {_table(Domain)} dom ON dom.id = c.domain_id
-        WHERE d.undone_at IS NULL
-          AND adj.id = (SELECT MAX(a2.id) FROM {_table(Adjudication)} a2 WHERE a2.item_id = d.item_id){where}
-        GROUP BY d.reviewer_id, CASE WHEN (d.verdict = 'reject') = (adj.verdict = 'reject') THEN 1 ELSE 0 END
+        SELECT d.reviewer_id, {agrees}, COUNT(*)
+        FROM (
+            SELECT item_id, verdict FROM {_table(Adjudication)}
+            WHERE id IN (SELECT MAX(id) FROM {_table(Adjudication)} GROUP BY item_id)
+        ) adj
+        JOIN {_table(Decision)} d ON d.item_id = adj.item_id{joins}
+        WHERE d.undone_at IS NULL{where}
+        GROUP BY d.reviewer_id, {agrees}
     """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

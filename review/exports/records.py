@@ -1,7 +1,7 @@
 """Which records an export holds, and how each becomes a training record (SFT or DPO) with its provenance.
 
-Records are read in keyset pages of plain values (no model instances), with the page's reviews fetched
-in one more query, so memory stays flat however many records there are.
+Records are read as plain values (no model instances) from one streamed query, a page at a time, with
+each page's reviews fetched in one more query, so memory stays flat however many records there are.
 """
 
 from __future__ import annotations
@@ -200,21 +200,24 @@ def select(
 
 
 def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[dict[str, Any]]]:
-    """Keyset pagination over plain values: each page is one indexed query, memory stays flat."""
-    last = 0
-    while True:
-        page = list(queryset.filter(pk__gt=last).order_by("pk").values(*fields)[:PAGE_SIZE])
-        if not page:
-            return
+    """Plain values in pages, from one streamed query (a server-side cursor on PostgreSQL): flat memory."""
+    page: list[dict[str, Any]] = []
+    for row in queryset.order_by("pk").values(*fields).iterator(chunk_size=PAGE_SIZE):
+        page.append(row)
+        if len(page) >= PAGE_SIZE:
+            yield page
+            page = []
+    if page:
         yield page
-        last = page[-1]["pk"]
 
 
-def _reviews_for(item_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+def _reviews_for(first: int, last: int) -> dict[int, list[dict[str, str]]]:
+    """The reviews of the items whose ids lie in [first, last] (a page's range: two parameters, not
+    thousands; items outside the export in that range are simply never looked up)."""
     reviews: dict[int, list[dict[str, str]]] = defaultdict(list)
     # Reviewers appear as stable pseudonyms: exported data travels further than the studio's accounts.
     for item_id, reviewer_id, verdict, preference in (
-        Decision.objects.filter(item_id__in=item_ids)
+        Decision.objects.filter(item_id__gte=first, item_id__lte=last)
         .order_by("item_id", "created_at", "pk")
         .values_list("item_id", "reviewer_id", "verdict", "preference")
     ):
@@ -227,7 +230,7 @@ def _reviews_for(item_ids: list[int]) -> dict[int, list[dict[str, str]]]:
             }
         )
     for item_id, adjudicator_id, verdict, preference in (
-        Adjudication.objects.filter(item_id__in=item_ids)
+        Adjudication.objects.filter(item_id__gte=first, item_id__lte=last)
         .order_by("item_id", "created_at", "pk")
         .values_list("item_id", "adjudicator_id", "verdict", "preference")
     ):
@@ -322,7 +325,7 @@ def record_pages(selection: Selection, settings: ExportSettings) -> Iterator[lis
     """The selected records, a page at a time: reviewed items first, then released records."""
     shaper = RecordShaper(settings)
     for page in _pages(selection.items, ITEM_FIELDS):
-        reviews = _reviews_for([row["pk"] for row in page])
+        reviews = _reviews_for(page[0]["pk"], page[-1]["pk"])
         yield [shaper.item(row, reviews.get(row["pk"], [])) for row in page]
     if selection.released is not None:
         for page in _pages(selection.released, CANDIDATE_FIELDS):
