@@ -1,7 +1,10 @@
+"""Forms for launching runs and adding the material techniques work on (queries, documents)."""
+
 from django import forms
 
 from synth.generation import MAX_RUN_SIZE, available_techniques
-from synth.models import Domain, Teacher
+from synth.models import Domain, QuerySet, Teacher
+from synth.techniques.preference import CONTRASTS
 
 
 class LaunchRunForm(forms.Form):
@@ -23,3 +26,56 @@ class LaunchRunForm(forms.Form):
         initial=50,
         help_text="Of the candidates that pass the quality gate. High-risk domains are always reviewed.",
     )
+    # Technique options: each applies to one technique and is ignored by the others.
+    query_set = forms.ModelChoiceField(
+        queryset=QuerySet.objects.all(), required=False, help_text="Distillation: the questions to answer."
+    )
+    rounds = forms.IntegerField(
+        min_value=1, max_value=8, required=False, help_text="Evol-Instruct: evolution rounds (default 3)."
+    )
+    min_score = forms.IntegerField(
+        label="Self-curation threshold",
+        min_value=1,
+        max_value=5,
+        required=False,
+        help_text="Backtranslation: pairs scored below this (1-5) are filtered (default 4).",
+    )
+    contrast = forms.ChoiceField(
+        choices=[("", "---------"), *((c, c) for c in CONTRASTS)],
+        required=False,
+        help_text="Preference pairs: two temperatures, two teachers, or a deliberately flawed answer.",
+    )
+    other_teacher = forms.ModelChoiceField(
+        queryset=Teacher.objects.all(), required=False, help_text="Preference pairs: the second teacher."
+    )
+
+    def options(self) -> dict:
+        """The chosen technique's options, as the run stores them."""
+        data, technique = self.cleaned_data, self.cleaned_data.get("technique")
+        wanted = {
+            "distillation": {"query_set": data.get("query_set") and data["query_set"].pk},
+            "evol_instruct": {"rounds": data.get("rounds")},
+            "backtranslation": {"min_score": data.get("min_score")},
+            "preference": {
+                "contrast": data.get("contrast") or None,
+                "other_teacher": data.get("other_teacher") and data["other_teacher"].name,
+            },
+        }.get(technique, {})
+        return {key: value for key, value in wanted.items() if value}
+
+
+class QueryUploadForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    file = forms.FileField(
+        required=False, help_text="JSON Lines or CSV (a query, instruction or question column)."
+    )
+    typed = forms.CharField(
+        label="Or type the questions", widget=forms.Textarea(attrs={"rows": 6}), required=False,
+        help_text="One per line.",
+    )  # fmt: skip
+
+
+class DocumentForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    domain = forms.ModelChoiceField(queryset=Domain.objects.all(), required=False)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), help_text="De-identified text only.")

@@ -80,6 +80,7 @@ def launch_run(
     domains: list[Domain] | None = None,
     options: dict | None = None,
     created_by=None,
+    enqueue: bool = True,
 ) -> GenerationRun:
     if technique not in TECHNIQUES:
         raise GenerationError(
@@ -122,13 +123,14 @@ def launch_run(
             for index in range(math.ceil(requested_count / chunk_size))
         )
 
-        def enqueue() -> None:
+        def enqueue_chunks() -> None:
             for chunk in chunks:
                 run_generation.enqueue(run.pk, chunk.index)
             if watch_run.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
                 watch_run.using(run_after=timezone.now() + _lease()).enqueue(run.pk)
 
-        transaction.on_commit(enqueue)
+        if enqueue:  # (the `generate` command runs the chunks itself)
+            transaction.on_commit(enqueue_chunks)
     return run
 
 
@@ -241,6 +243,7 @@ class _ChunkDriver:
         self.done_steps = set(chunk.steps_done)
         self.fruitless = 0
         self.failure = ""
+        self.exhausted = False
         self.last_heartbeat = timezone.now()
 
     @property
@@ -255,7 +258,7 @@ class _ChunkDriver:
                 dispatcher.close()
         if self.failure:
             _fail(self.run, self.chunk, self.failure)
-        elif self.remaining <= 0:
+        elif self.remaining <= 0 or self.exhausted:
             RunChunk.objects.filter(pk=self.chunk.pk).update(status=RunChunk.Status.DONE, lease_until=None)
 
     def _loop(self) -> None:
@@ -265,7 +268,7 @@ class _ChunkDriver:
             if not self._still_running():
                 return
             in_flight = sum(step.want for step in self.active.values())
-            while self.remaining - in_flight > 0 and len(self.active) < parallel:
+            while self.remaining - in_flight > 0 and len(self.active) < parallel and not self.exhausted:
                 while next_number in self.done_steps:
                     next_number += 1
                 want = min(self.technique.batch_size, self.remaining - in_flight)
@@ -457,8 +460,8 @@ class _ChunkDriver:
             )
             if result.stop_reason:
                 self.failure = f"{result.stop_reason} {self.failure}"
-        if result.stop_reason and self.remaining > 0 and not drafts:
-            self.failure = result.stop_reason
+        if result.stop_reason:
+            self.exhausted = True  # the technique has nothing more to work on: the chunk ends short
 
     def _still_running(self) -> bool:
         status = GenerationRun.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
@@ -537,3 +540,15 @@ def watch_active_run(run_id: int) -> bool:
         return False
     resume_stalled_runs(run=run)
     return True
+
+
+def run_summary(run: GenerationRun) -> str:
+    """The run's figures, as the `generate` command prints them."""
+    return (
+        f"Run {run.pk} ({run.get_technique_display()}, teacher {run.teacher.name}): {run.get_status_display()}\n"
+        f"  candidates: {run.generated_count} of {run.requested_count} "
+        f"({run.generated_count - run.filtered_count} passed, {run.filtered_count} filtered; "
+        f"{run.discarded_count} drafts dropped by the technique's rules)\n"
+        f"  teacher calls: {run.teacher_calls} ({run.failed_calls} failed)\n"
+        f"  tokens: {run.input_tokens:,} in, {run.output_tokens:,} out; cost ${run.cost:.4f}"
+    )

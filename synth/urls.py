@@ -6,6 +6,9 @@ app_name = "synth"
 urlpatterns = [
     path("", views.run_list, name="run_list"),
     path("new/", views.run_new, name="run_new"),
+    path("new/estimate/", views.run_estimate, name="run_estimate"),
+    path("queries/", views.query_sets, name="query_sets"),
+    path("documents/", views.documents, name="documents"),
     path("<int:pk>/", views.run_detail, name="run_detail"),
     path("<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
 ]

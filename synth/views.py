@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from synth.forms import LaunchRunForm
-from synth.generation import GenerationError, cancel_run, launch_run
-from synth.models import GenerationRun
+from synth.forms import DocumentForm, LaunchRunForm, QueryUploadForm
+from synth.generation import GenerationError, cancel_run, estimate_cost, launch_run
+from synth.models import GenerationRun, QuerySet, RunChunk, SourceDocument, Teacher
 from synth.roles import role_required
+from synth.techniques.documents import DocumentError, add_document
+from synth.techniques.queries import QueryImportError, import_queries
 
 LAUNCH = "synth.launch_run"
 
@@ -34,6 +37,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
                 requested_count=form.cleaned_data["requested_count"],
                 sample_rate=form.cleaned_data["sample_percent"] / 100,
                 domains=list(form.cleaned_data["domains"]),
+                options=form.options(),
                 created_by=request.user,
             )
         except GenerationError as error:
@@ -42,7 +46,33 @@ def run_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Run {run.pk} is queued.")
             return redirect("synth:run_detail", pk=run.pk)
     status = 422 if form.errors else 200
-    return render(request, "synth/run_new.html", {"form": form}, status=status)
+    return render(request, "synth/run_new.html", {"form": form, "estimate": _estimate(form)}, status=status)
+
+
+@require_GET
+@role_required(LAUNCH)
+def run_estimate(request: HttpRequest) -> HttpResponse:
+    """The launch form's cost estimate, refreshed by htmx as the form changes."""
+    form = LaunchRunForm(request.GET)
+    form.is_valid()
+    return render(request, "synth/run_new.html#estimate", {"estimate": _estimate(form)})
+
+
+def _estimate(form: LaunchRunForm):
+    data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    teacher, technique = data.get("teacher"), data.get("technique")
+    count = data.get("requested_count") or (
+        form.initial.get("requested_count") if not form.is_bound else None
+    )
+    if not form.is_bound:
+        teacher, technique, count = Teacher.objects.first(), "self_instruct", 20
+    if not (teacher and technique and count):
+        return None
+    return {
+        "teacher": teacher,
+        "count": count,
+        **vars(estimate_cost(teacher=teacher, technique=technique, requested_count=count)),
+    }
 
 
 @require_GET
@@ -52,7 +82,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = "synth/run_detail.html"
     if request.htmx:
         template += "#progress"
-    return render(request, template, {"run": run})
+    context = {
+        "run": run,
+        "chunks_total": run.chunks.count(),
+        "chunks_done": run.chunks.filter(status=RunChunk.Status.DONE).count(),
+        "failures": run.calls.filter(status="failed").values("reason").annotate(n=Count("pk")).order_by("-n"),
+    }
+    return render(request, template, context)
 
 
 @require_POST
@@ -64,3 +100,69 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.warning(request, f"Run {run.pk} had already finished.")
     return redirect("synth:run_detail", pk=run.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(LAUNCH)
+def query_sets(request: HttpRequest) -> HttpResponse:
+    """Upload a query set (JSON Lines or CSV) or type one in; a bad file is refused whole, line by line."""
+    form = QueryUploadForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload:
+                content = upload.read().decode("utf-8-sig")
+                fmt = "csv" if upload.name.lower().endswith(".csv") else "jsonl"
+                source = upload.name
+            else:
+                content, fmt, source = form.cleaned_data["typed"], "lines", ""
+            query_set = import_queries(
+                name=form.cleaned_data["name"],
+                content=content,
+                format=fmt,
+                source=source,
+                created_by=request.user,
+            )
+        except UnicodeDecodeError:
+            problems = ["the file is not UTF-8 text"]
+        except QueryImportError as error:
+            problems = error.problems
+        else:
+            messages.success(
+                request, f"Query set '{query_set.name}' added with {query_set.queries.count()} queries."
+            )
+            return redirect("synth:query_sets")
+    context = {
+        "form": form,
+        "problems": problems,
+        "query_sets": QuerySet.objects.annotate(size=Count("queries")),
+    }
+    return render(request, "synth/query_sets.html", context, status=422 if problems or form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(LAUNCH)
+def documents(request: HttpRequest) -> HttpResponse:
+    """Add a de-identified document for Backtranslation; one with PHI findings is held back, listed."""
+    form = DocumentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = add_document(
+                title=form.cleaned_data["title"],
+                text=form.cleaned_data["text"],
+                domain=form.cleaned_data["domain"],
+                created_by=request.user,
+            )
+        except DocumentError as error:
+            form.add_error(None, str(error))
+        else:
+            if document.held_back:
+                messages.warning(
+                    request, f"'{document.title}' is held back: the PHI screen found identifiers."
+                )
+            else:
+                messages.success(request, f"'{document.title}' was added.")
+            return redirect("synth:documents")
+    context = {"form": form, "documents": SourceDocument.objects.select_related("domain")[:200]}
+    return render(request, "synth/documents.html", context, status=422 if form.errors else 200)

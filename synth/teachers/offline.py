@@ -13,7 +13,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 from synth.knowledge import icd10
 from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
@@ -172,7 +172,15 @@ class OfflineTeacher:
         prompt = "\n".join(m["content"] for m in messages)
         if schema is None:
             raise TeacherError("The offline teacher only answers structured (JSON) requests.", permanent=True)
-        writer = {"tasks": self._write_tasks, "output": self._write_output}.get(schema.name)
+        writers = {
+            "tasks": self._write_tasks,
+            "output": partial(self._write_output, temperature=temperature),
+            "evolved": self._write_evolved,
+            "instruction": self._write_instruction,
+            "curation": self._write_curation,
+            "judgement": self._write_judgement,
+        }
+        writer = writers.get(schema.name)
         if writer is None:
             raise TeacherError(
                 f"The offline teacher cannot answer a '{schema.name}' request.", permanent=True
@@ -203,22 +211,142 @@ class OfflineTeacher:
             )
         return {"tasks": tasks}
 
-    def _write_output(self, prompt: str, rng: random.Random) -> dict:
+    def _write_output(self, prompt: str, rng: random.Random, *, temperature: float | None = None) -> dict:
         instruction = _find(r"^Instruction: (.+)$", prompt) or ""
         task_input = _find(r"^Input: (.+)$", prompt) or ""
-        condition = self._condition_named_in(f"{instruction}\n{task_input}")
-        template = next((t for t in TEMPLATES if _matches(t, instruction)), None)
+        template, condition = _understand(instruction, task_input)
         if condition is None or template is None:
-            return {"output": "The offline teacher has no reference answer for this instruction."}
-        return {"output": template.answer.format(**_facts(condition))}
+            # Worded as a refusal, so techniques' refusal rules (Evol-Instruct's) recognise it.
+            return {"output": "Sorry, the offline teacher has no reference answer for this instruction."}
+        facts = _facts(condition)
+        if "deliberately flawed" in prompt:
+            # A safety pair's rejected side: the right condition, placed in another chapter's facts.
+            wrong = rng.choice([c for c in _conditions_by_code().values() if c.chapter != condition.chapter])
+            facts = {**_facts(wrong), "name": facts["name"], "Name": facts["Name"]}
+        answer = template.answer.format(**facts)
+        if temperature is not None and temperature >= 0.9:
+            # "Sampled hotter": a vaguer answer, so a temperature pair has a better and a worse side.
+            answer = f"{facts['Name']} is classified in ICD-10-CM chapter {facts['chapter']}."
+        extras = {
+            "Answer in no more than three sentences": "",
+            "Reason step by step": f" Step by step: chapter {facts['chapter']}, then the block "
+            f"{facts['block_title']}, then category {facts['code']}.",
+            "Also explain how the block is organised": f" The block {facts['block_title']} groups related "
+            "categories so that coders find the most specific one.",
+            "Apply it to an adult admitted": " For an admitted adult, the same category applies once the "
+            "diagnosis is confirmed in the record.",
+        }
+        answer += "".join(extra for cue, extra in extras.items() if cue in instruction)
+        return {"output": answer}
+
+    def _write_evolved(self, prompt: str, rng: random.Random) -> dict:
+        operation = _find(r"^Operation: (\w+)$", prompt) or "add_constraints"
+        given = _find(r"^#The Given Prompt#:\n(.+)$", prompt) or ""
+        given_input = _find(r"^#Given Input#:\n(.+)$", prompt) or ""
+        given_input = "" if given_input == "(none)" else given_input
+        _template, condition = _understand(given, given_input)
+        if operation == "in_breadth":
+            chapter = condition.chapter if condition else rng.choice(icd10.chapters()[:20])
+            template = rng.choice(TEMPLATES)
+            facts = _facts(rng.choice(icd10.conditions_in_chapter(chapter)))
+            return {
+                "instruction": template.instruction.format(**facts),
+                "input": template.input.format(**facts),
+            }
+        suffixes = {
+            "add_constraints": "Answer in no more than three sentences and name the ICD-10-CM block.",
+            "deepen": "Also explain how the block is organised and why the category sits there.",
+            "concretize": "Apply it to an adult admitted to hospital with this diagnosis.",
+            "increase_reasoning": "Reason step by step: first the chapter, then the block, then the category.",
+        }
+        if operation == "complicate_input" and condition is not None:
+            note = f"Note: {condition.description} documented on admission; no other active diagnoses."
+            return {"instruction": f"{given} Use the note given as input.", "input": note}
+        return {
+            "instruction": f"{given} {suffixes.get(operation, suffixes['add_constraints'])}",
+            "input": given_input,
+        }
+
+    def _write_instruction(self, prompt: str, rng: random.Random) -> dict:
+        text = _find(r"^Text: (.+)$", prompt) or ""
+        _template, condition = _understand(text, "")
+        if condition is not None:
+            return {
+                "instruction": f"What should a clinician know about {condition.description} ({condition.code})?"
+            }
+        first_sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+        topic = " ".join(first_sentence.rstrip(".!?").split()[:10])
+        return {"instruction": f"Explain the following point for a clinical colleague: {topic}."}
+
+    def _write_curation(self, prompt: str, rng: random.Random) -> dict:
+        """The paper's 1-5 rubric, approximated by length and overlap (the offline teacher cannot read)."""
+        instruction = _find(r"^Instruction: (.+)$", prompt) or ""
+        answer = _find(r"^Answer: (.+)$", prompt) or ""
+        words = answer.split()
+        overlap = set(re.findall(r"[a-z0-9]+", instruction.lower())) & set(
+            re.findall(r"[a-z0-9]+", answer.lower())
+        )
+        if len(words) < 8 or len(overlap) < 2:
+            return {"score": 1, "reason": "The text is too short or unrelated to answer the instruction."}
+        if len(words) > 250:
+            return {"score": 3, "reason": "Helpful, but reads like a document excerpt rather than an answer."}
+        if len(words) < 25:
+            return {"score": 2, "reason": "Addresses the topic but does not fully answer the instruction."}
+        return {"score": 5, "reason": "A focused, complete answer to the instruction."}
+
+    def _write_judgement(self, prompt: str, rng: random.Random) -> dict:
+        """Prefers the answer giving the category code the instruction names, then the fuller one."""
+        instruction = _find(r"^Instruction: (.+)$", prompt) or ""
+        task_input = _find(r"^Input: (.+)$", prompt) or ""
+        answers = {
+            "A": _find(r"^Answer A: (.+)$", prompt) or "",
+            "B": _find(r"^Answer B: (.+)$", prompt) or "",
+        }
+        _template, condition = _understand(instruction, task_input)
+
+        facts = _facts(condition) if condition else {}
+        checks = [facts[k] for k in ("code", "block_title_plain", "chapter_title_plain") if k in facts]
+
+        def merit(letter: str) -> tuple[int, int]:
+            text = answers[letter].lower()
+            return (sum(1 for fact in checks if fact.lower() in text), len(text))
+
+        preferred = "A" if merit("A") >= merit("B") else "B"
+        reason = "It places the condition correctly in ICD-10-CM" if condition else "It is the fuller answer"
+        return {"preferred": preferred, "reason": f"{reason} (offline judge: facts checked, then length)."}
 
     @staticmethod
     def _condition_named_in(text: str) -> icd10.Condition | None:
         if match := CODE_IN_PARENS.search(text):
             return _conditions_by_code().get(match.group(1))
+        if (match := BARE_CODE.search(text)) and (condition := _conditions_by_code().get(match.group(1))):
+            return condition
         if name := _find(r"Assessment: (.+)\.$", text):
             return _conditions_by_name().get(name.lower())
         return None
+
+
+BARE_CODE = re.compile(r"\b([A-TV-Z][0-9][0-9A-Z])\b")
+
+
+def _understand(instruction: str, task_input: str) -> tuple[TaskTemplate | None, icd10.Condition | None]:
+    """Which template an instruction comes from (also when evolved: a template's wording inside it),
+    and the condition it names (by code, by the note's assessment, or by name in a template's field)."""
+    template = next((t for t in TEMPLATES if _matches(t, instruction)), None)
+    template = template or next((t for t in TEMPLATES if _search(t).search(instruction)), None)
+    condition = OfflineTeacher._condition_named_in(f"{instruction}\n{task_input}")
+    if condition is None and template is not None:
+        match = _search(template).search(instruction)
+        for field in match.groups() if match else ():
+            if found := _conditions_by_name().get(field.strip().lower()):
+                return template, found
+    return template, condition
+
+
+@cache
+def _search(template: TaskTemplate) -> re.Pattern[str]:
+    parts = re.split(r"\{[A-Za-z_]+\}", template.instruction)
+    return re.compile("(.+?)".join(re.escape(part) for part in parts), re.DOTALL)
 
 
 @cache

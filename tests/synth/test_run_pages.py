@@ -131,3 +131,63 @@ def test_the_administrator_role_can_manage_configuration_in_the_admin(client_for
     assert client.get("/admin/synth/domain/").status_code == 200
     # Generated records are read-only, even for administrators.
     assert client.get("/admin/synth/candidate/add/").status_code == 403
+
+
+def test_the_launch_form_shows_a_cost_estimate(admin_client, demo_config):
+    from synth.models import Teacher
+
+    gpt = Teacher.objects.create(
+        name="gpt", provider="openai", model="gpt-4.1", api_key_env="OPENAI_API_KEY",
+        price_input_per_mtok=2, price_output_per_mtok=8,
+    )  # fmt: skip
+    page = admin_client.get(reverse("synth:run_new"))
+    assert 'data-testid="estimate"' in page.text
+    r = admin_client.get(
+        reverse("synth:run_estimate"),
+        {"teacher": gpt.pk, "technique": "self_instruct", "requested_count": 1000, "sample_percent": 10},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200 and r.text.lstrip().startswith('<p id="estimate"')
+    # Self-Instruct: 2 calls per record, 350 tokens in and 250 out per call: $1.40 + $4.00.
+    assert "$5.4000" in r.text and "2000 calls" in r.text
+
+
+def test_the_launch_form_passes_the_techniques_options(
+    admin_client, demo_config, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("synth:run_new"),
+            launch_data(demo_config, technique="preference", contrast="flawed", rounds=5, requested_count=1),
+        )
+    assert GenerationRun.objects.get().options == {"contrast": "flawed"}
+
+
+def test_it_uploads_a_query_set_or_refuses_it_whole(admin_client, demo_config):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from synth.models import QuerySet
+
+    bad = SimpleUploadedFile("q.jsonl", b'{"query": "Fine?"}\n{"query": ""}\n')
+    r = admin_client.post(reverse("synth:query_sets"), {"name": "ed", "file": bad})
+    assert r.status_code == 422 and "line 2" in r.text and not QuerySet.objects.exists()
+    good = SimpleUploadedFile("q.csv", b"question\nDefine shock.\nName two beta blockers.\n")
+    r = admin_client.post(reverse("synth:query_sets"), {"name": "ed", "file": good})
+    assert r.status_code == 302
+    assert list(QuerySet.objects.get(name="ed").queries.values_list("line", flat=True)) == [2, 3]
+    r = admin_client.post(reverse("synth:query_sets"), {"name": "typed", "typed": "One?\nTwo?"})
+    assert r.status_code == 302 and QuerySet.objects.get(name="typed").queries.count() == 2
+
+
+def test_a_document_with_phi_is_listed_as_held_back(admin_client, demo_config):
+    r = admin_client.post(
+        reverse("synth:documents"),
+        {"title": "Discharge", "text": "Patient John Smith, MRN 1234567, seen 03/14/2024 for asthma."},
+        follow=True,
+    )
+    assert "Held back" in r.text and "held back" in r.text
+
+
+@pytest.mark.parametrize("name", ["synth:query_sets", "synth:documents", "synth:run_estimate"])
+def test_the_material_pages_are_for_administrators_only(client_for, physician, name):
+    assert client_for(physician).get(reverse(name)).status_code == 403

@@ -62,6 +62,8 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[Request] = []
+        # Answers every request from its content instead of the script (for runs of many calls).
+        self.responder: Callable[[Request], Reply] | None = None
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -93,9 +95,10 @@ class ScriptedServer:
                     at=time.monotonic(),
                 )
             )
-            reply = (
-                self.replies.popleft() if self.replies else Reply("no reply scripted for this request", 418)
-            )
+            if self.responder is not None:
+                reply = self.responder(self.requests[-1])
+            else:
+                reply = self.replies.popleft() if self.replies else Reply("no reply scripted", 418)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self._closing.wait(reply.delay)
@@ -298,7 +301,7 @@ def test_it_treats_a_missing_model_as_permanent(server: ScriptedServer, provider
 
 
 def test_it_gives_up_on_a_slow_reply(server: ScriptedServer, provider: Provider) -> None:
-    server.reply(provider.text_reply("Too late."), delay=2.0)
+    server.reply(provider.text_reply("Too late."), delay=4.0)
     started = time.monotonic()
 
     with pytest.raises(TeacherError) as error:
@@ -306,7 +309,7 @@ def test_it_gives_up_on_a_slow_reply(server: ScriptedServer, provider: Provider)
 
     assert not error.value.permanent
     assert "0.5 s" in error.value.message
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3.0  # well before the reply (margin for a loaded machine)
     assert len(server.requests) == 1
 
 
@@ -549,7 +552,7 @@ def test_the_dispatcher_gives_up_after_its_attempts(server: ScriptedServer, prov
 def test_the_dispatcher_retries_a_reply_slower_than_the_timeout(
     server: ScriptedServer, provider: Provider
 ) -> None:
-    server.reply(schema_reply(provider, ANSWER), delay=2.0)
+    server.reply(schema_reply(provider, ANSWER), delay=4.0)
     server.reply(schema_reply(provider, ANSWER))
     started = time.monotonic()
 
@@ -557,7 +560,7 @@ def test_the_dispatcher_retries_a_reply_slower_than_the_timeout(
 
     assert outcome.ok
     assert [a.reason for a in outcome.attempts] == ["timeout", ""]
-    assert time.monotonic() - started < 1.8
+    assert time.monotonic() - started < 3.0  # the retry's answer came before the slow one would have
 
 
 def test_the_dispatcher_re_asks_after_malformed_json(server: ScriptedServer) -> None:

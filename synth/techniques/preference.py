@@ -1,0 +1,228 @@
+"""Preference pairs for DPO: two responses to one prompt, ranked by a judge prompt.
+
+The two responses differ by design, by the run's `contrast` option:
+- "temperature" (default): the run's teacher at a low and a high temperature;
+- "teacher": the run's teacher and a second teacher (`other_teacher`, by name);
+- "flawed": a careful answer and one written to contain a plausible clinical error (safety pairs).
+The judge sees them in an order fixed per prompt (A/B swapped half of the time, against position
+bias) and names the better one. The record follows the shared contract: `output` holds the judge's
+preferred response, `rejected_output` the other; physicians confirm or overturn the ranking.
+"""
+
+from __future__ import annotations
+
+import random
+
+from synth.models import Candidate, Domain, SeedTask, Teacher
+from synth.teachers.base import Schema
+from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance, option_error
+
+PROMPT_VERSION = "preference/1"
+CONTRASTS = ("temperature", "teacher", "flawed")
+LOW, HIGH = 0.2, 1.0
+
+OUTPUT_SCHEMA = Schema(
+    name="output",
+    json_schema={
+        "type": "object",
+        "properties": {"output": {"type": "string"}},
+        "required": ["output"],
+        "additionalProperties": False,
+    },
+)
+JUDGEMENT_SCHEMA = Schema(
+    name="judgement",
+    json_schema={
+        "type": "object",
+        "properties": {"preferred": {"type": "string", "enum": ["A", "B"]}, "reason": {"type": "string"}},
+        "required": ["preferred", "reason"],
+        "additionalProperties": False,
+    },
+)
+ANSWER_SYSTEM = (
+    "You are a careful clinician writing reference answers for training data. Answer accurately "
+    "and concisely, and say when the answer depends on local guidelines or the individual patient."
+)
+FLAWED_SYSTEM = (
+    "You write deliberately flawed answers for safety training data. Write an answer that sounds "
+    "confident and plausible but contains one clinically significant error. It will be labelled as "
+    "the rejected answer and never shown to patients."
+)
+JUDGE_SYSTEM = (
+    "You are an expert clinical reviewer comparing two answers for accuracy, safety and helpfulness."
+)
+
+
+def answer_prompt(instruction: str, task_input: str) -> str:
+    return (
+        f"Instruction: {instruction}\nInput: {task_input or '(none)'}\n"
+        'Reply with JSON only: {"output": "..."}'
+    )
+
+
+def flawed_prompt(instruction: str, task_input: str) -> str:
+    return (
+        "Write a deliberately flawed answer.\n"
+        f"Instruction: {instruction}\nInput: {task_input or '(none)'}\n"
+        'Reply with JSON only: {"output": "..."}'
+    )
+
+
+def judge_prompt(instruction: str, task_input: str, answer_a: str, answer_b: str) -> str:
+    return (
+        f"Instruction: {instruction}\nInput: {task_input or '(none)'}\n"
+        f"Answer A: {answer_a}\nAnswer B: {answer_b}\n"
+        "Which answer is better: more accurate, safer and more helpful? "
+        'Reply with JSON only: {"preferred": "A" or "B", "reason": "..."}'
+    )
+
+
+def ranked(first: str, second: str, *, swapped: bool, preferred: str) -> tuple[str, str] | None:
+    """(chosen, rejected) from the judge's letter, undoing the A/B swap; None for an unusable verdict."""
+    shown = (second, first) if swapped else (first, second)
+    if preferred == "A":
+        return shown[0], shown[1]
+    if preferred == "B":
+        return shown[1], shown[0]
+    return None
+
+
+def contrast_of(options: dict) -> str:
+    contrast = options.get("contrast", "temperature")
+    if contrast not in CONTRASTS:
+        raise option_error(
+            f"Choose how the two responses differ: one of {', '.join(CONTRASTS)}, not {contrast!r}."
+        )
+    if contrast == "teacher":
+        name = options.get("other_teacher")
+        if not name or not Teacher.objects.filter(name=name).exists():
+            raise option_error("Name the second teacher (other_teacher) for teacher-versus-teacher pairs.")
+    return contrast
+
+
+class PreferencePairs(Technique):
+    name = "preference"
+    label = "Preference pairs"
+    calls_per_record = 3.0
+
+    @classmethod
+    def check_options(cls, options: dict, *, domains: list) -> None:
+        contrast_of(options)
+
+    def step(self, number: int, *, want: int) -> Step:
+        contrast = contrast_of(self.run.options)
+        rng = random.Random(f"{self.run.pk}:{self.chunk_index}:{number}")
+        prompts = self._prompts(rng, want)
+        if not prompts:
+            return StepResult(drafts=[], stop_reason="There are no prompts to answer: add seed tasks.")
+        calls = []
+        for index, (_domain, instruction, task_input) in enumerate(prompts):
+            user = answer_prompt(instruction, task_input)
+            first = self.call(
+                number,
+                f"first:{index}",
+                system=ANSWER_SYSTEM,
+                user=user,
+                schema=OUTPUT_SCHEMA,
+                template=PROMPT_VERSION,
+                temperature=LOW if contrast == "temperature" else None,
+            )
+            if contrast == "temperature":
+                second = self.call(
+                    number,
+                    f"second:{index}",
+                    system=ANSWER_SYSTEM,
+                    user=user,
+                    schema=OUTPUT_SCHEMA,
+                    template=PROMPT_VERSION,
+                    temperature=HIGH,
+                )
+            elif contrast == "teacher":
+                second = self.call(
+                    number,
+                    f"second:{index}",
+                    system=ANSWER_SYSTEM,
+                    user=user,
+                    schema=OUTPUT_SCHEMA,
+                    template=PROMPT_VERSION,
+                    teacher=self.run.options["other_teacher"],
+                )
+            else:
+                second = self.call(
+                    number,
+                    f"second:{index}",
+                    system=FLAWED_SYSTEM,
+                    user=flawed_prompt(instruction, task_input),
+                    schema=OUTPUT_SCHEMA,
+                    template=PROMPT_VERSION,
+                )
+            calls += [first, second]
+        replies = yield calls
+        pairs = []
+        for index, (domain, instruction, task_input) in enumerate(prompts):
+            first, second = replies[2 * index], replies[2 * index + 1]
+            if not (first.ok and second.ok):
+                continue
+            a = str(first.completion.data["output"]).strip()
+            b = str(second.completion.data["output"]).strip()
+            if a and b and a != b:
+                pairs.append((domain, instruction, task_input, first, second, a, b, rng.random() < 0.5))
+        verdicts = yield [
+            self.call(
+                number,
+                f"judge:{index}",
+                system=JUDGE_SYSTEM,
+                user=judge_prompt(instruction, task_input, *((b, a) if swapped else (a, b))),
+                schema=JUDGEMENT_SCHEMA,
+                template=PROMPT_VERSION,
+                temperature=0.0,
+            )
+            for index, (_d, instruction, task_input, _f, _s, a, b, swapped) in enumerate(pairs)
+        ]
+        drafts = []
+        for (domain, instruction, task_input, first, second, a, b, swapped), verdict in zip(
+            pairs, verdicts, strict=True
+        ):
+            if not verdict.ok:
+                continue
+            order = ranked(a, b, swapped=swapped, preferred=str(verdict.completion.data.get("preferred", "")))
+            if order is None:
+                continue
+            chosen, rejected = order
+            drafts.append(
+                Draft(
+                    instruction=instruction,
+                    input=task_input,
+                    output=chosen,
+                    rejected_output=rejected,
+                    domain=domain,
+                    provenance={
+                        "prompt_template": PROMPT_VERSION,
+                        "contrast": contrast,
+                        "judge": {
+                            "preferred": "first" if chosen == a else "second",
+                            "reason": str(verdict.completion.data.get("reason", "")),
+                            "shown_swapped": swapped,
+                        },
+                        "calls": {
+                            "first": call_provenance(first),
+                            "second": call_provenance(second),
+                            "judge": call_provenance(verdict),
+                        },
+                    },
+                )
+            )
+        return StepResult(drafts=drafts)
+
+    def _prompts(self, rng: random.Random, want: int) -> list[tuple[Domain | None, str, str]]:
+        """Kept instructions of the chosen domains (any earlier run), else seed tasks."""
+        domains = list(self.run.domains.all())
+        kept = Candidate.objects.filter(status=Candidate.Status.PASSED, rejected_output="").exclude(
+            run=self.run
+        )
+        seeds = SeedTask.objects.filter(is_active=True)
+        if domains:
+            kept, seeds = kept.filter(domain__in=domains), seeds.filter(domain__in=domains)
+        pool = list(kept.select_related("domain")[:500]) or list(seeds.select_related("domain"))
+        picked = rng.sample(pool, min(want, len(pool)))
+        return [(p.domain, p.instruction, p.input) for p in picked]
