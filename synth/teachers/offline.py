@@ -11,6 +11,7 @@ import hashlib
 import json
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass
 from functools import cache, partial
@@ -19,6 +20,7 @@ from synth.knowledge import icd10
 from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
 
 MODEL_NAME = "offline-icd10-v1"
+_LOCK = threading.Lock()
 
 CODE_IN_PARENS = re.compile(r"\(([A-TV-Z][0-9][0-9A-Z])\)")
 
@@ -167,6 +169,15 @@ class OfflineTeacher:
         temperature: float | None = None,
         max_tokens: int | None = None,
         seed: int | None = None,
+    ) -> Completion:
+        # One call at a time: the dispatcher runs calls in threads, and the first lookups fill caches
+        # (here and in simple-icd-10-cm) that are not safe to fill concurrently. It is CPU-bound
+        # anyway, so nothing is lost.
+        with _LOCK:
+            return self._complete(messages, schema=schema, temperature=temperature, seed=seed)
+
+    def _complete(
+        self, messages: list[Message], *, schema: Schema | None, temperature: float | None, seed: int | None
     ) -> Completion:
         started = time.monotonic()
         prompt = "\n".join(m["content"] for m in messages)
