@@ -7,8 +7,13 @@ from synth.models import (
     GenerationRun,
     KnowledgeFact,
     QualityResult,
+    Query,
+    QuerySet,
+    RunChunk,
     SeedTask,
+    SourceDocument,
     Teacher,
+    TeacherCall,
 )
 from synth.quality.regate import regate
 
@@ -46,7 +51,10 @@ class TeacherAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "provider", "model", "base_url", "api_key_env"]}),
         ("Sampling", {"fields": ["temperature", "max_tokens"]}),
-        ("Limits", {"fields": ["concurrency", "requests_per_minute", "tokens_per_minute"]}),
+        (
+            "Limits",
+            {"fields": ["concurrency", "requests_per_minute", "tokens_per_minute", "timeout_seconds"]},
+        ),
         ("Prices (USD)", {"fields": ["price_input_per_mtok", "price_output_per_mtok"]}),
     ]
 
@@ -112,3 +120,44 @@ class DiscardedTextAdmin(ReadOnlyAdmin):
     list_display = ["pk", "run", "reason", "text"]
     list_filter = ["reason"]
     search_fields = ["text"]
+
+
+class QueryInline(admin.TabularInline):
+    model = Query
+    extra = 0
+    fields = ["line", "text", "input", "domain"]
+
+
+@admin.register(QuerySet)
+class QuerySetAdmin(admin.ModelAdmin):
+    """Query sets for Distillation (uploads go through the run pages, which check every row)."""
+
+    list_display = ["name", "source", "created_at"]
+    search_fields = ["name"]
+    inlines = [QueryInline]
+
+
+@admin.register(SourceDocument)
+class SourceDocumentAdmin(admin.ModelAdmin):
+    list_display = ["title", "domain", "held_back", "created_at"]
+    list_filter = ["held_back", "domain"]
+    search_fields = ["title"]
+    # The PHI screen's verdict is the screen's, not an editor's.
+    readonly_fields = ["held_back", "phi_findings", "created_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # add through the documents page, which screens the text
+
+
+@admin.register(RunChunk)
+class RunChunkAdmin(ReadOnlyAdmin):
+    list_display = ["run", "index", "first_sequence", "size", "status", "claims", "lease_until"]
+    list_filter = ["status"]
+
+
+@admin.register(TeacherCall)
+class TeacherCallAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "run", "key", "attempt", "provider", "model", "status", "reason", "input_tokens",
+                    "output_tokens", "cost", "latency_ms"]  # fmt: skip
+    list_filter = ["status", "reason", "provider"]
+    search_fields = ["key", "message"]
