@@ -40,6 +40,7 @@ def start_worker(settings) -> subprocess.Popen:
         "DEBUG": "0",
         "LOOPBACK_API_KEY": KEY,
         "GENERATION_LEASE_SECONDS": str(LEASE),
+        "TEACHER_LOCAL_HOSTS": "127.0.0.1",  # the loopback server stands in for a model server
     }
     return subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
