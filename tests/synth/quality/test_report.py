@@ -39,12 +39,22 @@ def test_quality_report_refuses_an_unknown_run(db):
 
 def test_regate_replaces_results_without_duplicating_them(launch, demo_config, settings, capsys):
     run = launch(demo_config, requested_count=12)
+    original, later = run.candidates.filter(status="passed").order_by("pk")[:2]
+    # Plant a loose copy: the original's words followed by as many new ones (word-shingle Jaccard ~0.5).
+    padding = " ".join(f"aside{i}" for i in range(len(original.instruction.split())))
+    Candidate.objects.filter(pk=later.pk).update(instruction=f"{original.instruction} {padding}")
     before = QualityResult.objects.filter(candidate__run=run).count()
-    settings.DEDUP_THRESHOLD = 0.3  # a stricter setting: more near-duplicates
+
     call_command("regate", "--run", str(run.pk))
     assert "Re-gated 12 candidate(s)" in capsys.readouterr().out
+    later.refresh_from_db()
+    assert later.filter_reason != "near_duplicate"  # too loose a copy at the default threshold
+
+    settings.DEDUP_THRESHOLD = 0.3  # a stricter setting: more near-duplicates
+    call_command("regate", "--run", str(run.pk))
+    later.refresh_from_db()
+    assert later.filter_reason == "near_duplicate"
     assert QualityResult.objects.filter(candidate__run=run).count() == before
-    assert Candidate.objects.filter(run=run, filter_reason="near_duplicate").count() > 0
 
 
 def test_the_dashboard_shows_the_funnel_by_filter_and_coverage_charts(
