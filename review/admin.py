@@ -3,6 +3,7 @@ from django.contrib import admin
 from review.models import (
     Adjudication,
     Assignment,
+    Batch,
     Decision,
     Export,
     ItemRevision,
@@ -11,6 +12,7 @@ from review.models import (
     SamplingPolicy,
     SamplingRule,
 )
+from review.sampling import apply_policy, policy_for
 from synth.admin import ReadOnlyAdmin
 
 
@@ -73,3 +75,27 @@ class SamplingRuleInline(admin.TabularInline):
 class SamplingPolicyAdmin(admin.ModelAdmin):
     list_display = ["name", "run", "rate", "min_per_stratum", "overlap_fraction", "overlap_reviewers"]
     inlines = [SamplingRuleInline]
+
+
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "run", "sample_rate", "passed_count", "acceptance_threshold", "released_at"]
+    actions = ["apply_sampling_policy"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or self.has_sample_permission(request)
+
+    def has_sample_permission(self, request) -> bool:
+        return request.user.has_perm("review.change_samplingpolicy")
+
+    @admin.action(permissions=["sample"], description="Sample more by the run's policy (or the default); nothing sampled is removed")
+    def apply_sampling_policy(self, request, queryset):
+        for batch in queryset.select_related("run"):
+            policy = policy_for(batch.run)
+            if policy is None:
+                self.message_user(
+                    request, f"{batch}: no sampling policy exists yet; add one first.", "warning"
+                )
+                continue
+            apply_policy(batch, policy)
+            self.message_user(request, f"{batch}: sampled by {policy}.")
