@@ -88,7 +88,10 @@ class BatchAdmin(ReadOnlyAdmin):
     def has_sample_permission(self, request) -> bool:
         return request.user.has_perm("review.change_samplingpolicy")
 
-    @admin.action(permissions=["sample"], description="Sample more by the run's policy (or the default); nothing sampled is removed")
+    @admin.action(
+        permissions=["sample"],
+        description="Sample more by the run's policy (or the default); nothing sampled is removed",
+    )
     def apply_sampling_policy(self, request, queryset):
         for batch in queryset.select_related("run"):
             policy = policy_for(batch.run)

@@ -121,7 +121,9 @@ def test_applying_a_larger_policy_to_a_batch_only_adds(finished_run):
     assert finished_run.sampled_count == len(after)
 
 
-def test_the_administrator_samples_a_batch_by_its_policy_from_the_admin(client_for, administrator, finished_run):
+def test_the_administrator_samples_a_batch_by_its_policy_from_the_admin(
+    client_for, administrator, finished_run
+):
     batch = sample_run(finished_run)
     before = ReviewItem.objects.count()
     SamplingPolicy.objects.create(name="more", run=finished_run, rate=0.9)
