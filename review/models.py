@@ -81,6 +81,11 @@ class ReviewItem(models.Model):
         "ItemRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A hint for the claim, kept by review.queue under the item's row lock: when the item may next have
+    # a free reviewer slot (the earliest lease that could expire). Empty or past means "look at it".
+    # The claim re-counts live assignments before taking a slot, so a stale hint costs a look, never
+    # a double assignment; with it the claim skips items in other reviewers' hands without subqueries.
+    available_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,8 +23,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from review.models import (
@@ -81,10 +80,14 @@ def _held(reviewer, now) -> list[Assignment]:
     for assignment in active:
         if assignment.lease_expires_at > now:
             held.append(assignment)
-        elif assignment.item.status == ReviewItem.Status.PENDING and not _taken_by_someone_else(assignment):
+        elif assignment.item.status == ReviewItem.Status.PENDING:
+            item = ReviewItem.objects.select_for_update(of=("self",)).get(pk=assignment.item_id)
+            if item.status != ReviewItem.Status.PENDING or _taken_by_someone_else(assignment):
+                continue  # someone else has it now; a late submit is still kept (as an extra verdict)
             # Their lease ran out but nobody took the item: give it back (their draft is waiting).
             assignment.lease_expires_at = now + _lease()
             assignment.save(update_fields=["lease_expires_at"])
+            _refresh_hint(item, list(Assignment.objects.filter(_live(now), item_id=item.pk)), now)
             held.append(assignment)
     return held
 
@@ -101,37 +104,50 @@ def current_assignment(reviewer) -> Assignment | None:
     )
 
 
+FAR_FUTURE = timedelta(days=3650)
+
+
+def _refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
+    """Store when the item may next have a free slot (we hold its row lock)."""
+    if len(live) < item.required_reviews:
+        available_at = None
+    else:
+        leases = [a.lease_expires_at for a in live if a.status == Assignment.Status.ACTIVE]
+        available_at = min(leases) if leases else now + FAR_FUTURE
+    if item.available_at != available_at:
+        item.available_at = available_at
+        ReviewItem.objects.filter(pk=item.pk).update(available_at=available_at)
+
+
 def _claim_new(reviewer, now) -> Assignment | None:
     """Claim one more open item for the reviewer: the oldest one that still needs a reviewer."""
-    taken = (
-        Assignment.objects.filter(_live(now), item=OuterRef("pk"))
-        .values("item")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
     open_items = (
         ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+        .filter(Q(available_at__isnull=True) | Q(available_at__lte=now))
         .filter(~Exists(mine))
-        .annotate(taken=Coalesce(Subquery(taken), 0))
-        .filter(taken__lt=F("required_reviews"))
         .order_by("id")
+        .only("id", "required_reviews", "available_at")
     )
     if connection.features.has_select_for_update_skip_locked:
         # Reviewers claiming at the same moment each get a different item, without waiting.
         open_items = open_items.select_for_update(skip_locked=True, of=("self",))
     passed_over: list[int] = []
-    for _ in range(20):
-        item = open_items.exclude(pk__in=passed_over).only("id", "required_reviews").first()
+    for _ in range(50):
+        item = open_items.exclude(pk__in=passed_over).first()
         if item is None:
             return None
         # We hold the item's row lock now. The search above ran on a snapshot taken when it started,
         # so a claim committed meanwhile may be missing from it; count again in a fresh statement
         # (READ COMMITTED: a new snapshot) before taking a slot.
-        live = Assignment.objects.filter(_live(now), item_id=item.pk).values_list("reviewer_id", flat=True)
-        live = list(live)
-        if len(live) < item.required_reviews and reviewer.pk not in live:
+        live = list(
+            Assignment.objects.filter(_live(now), item_id=item.pk).only(
+                "reviewer_id", "status", "lease_expires_at"
+            )
+        )
+        if len(live) < item.required_reviews and all(a.reviewer_id != reviewer.pk for a in live):
             break
+        _refresh_hint(item, live, now)  # a stale hint: correct it so the next claim skips this item
         passed_over.append(item.pk)
     else:
         return None
@@ -141,6 +157,7 @@ def _claim_new(reviewer, now) -> Assignment | None:
         lease_expires_at=now + _lease(),
         pair_swapped=random.random() < 0.5,
     )
+    _refresh_hint(item, [*live, assignment], now)
     return assignment
 
 
@@ -152,7 +169,11 @@ def claim_next(reviewer) -> ReviewItem | None:
     now = timezone.now()
     with transaction.atomic():
         held = _held(reviewer, now)
-        assignment = held[0] if held else _claim_new(reviewer, now)
+        if held:
+            item = held[0].item  # fetched with its candidate and domain by _held
+            item.assignment = held[0]
+            return item
+        assignment = _claim_new(reviewer, now)
         if assignment is None:
             return None
         item = ReviewItem.objects.select_related("candidate__domain").get(pk=assignment.item_id)

@@ -1,10 +1,8 @@
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from review.models import Assignment, Decision, ItemRevision, ReviewItem
 from review.queue import ReviewError, claim_next, submit_decision
+from tests.review.leases import let_leases_expire
 
 
 def test_claim_next_gives_the_oldest_open_item(review_items, physician):
@@ -26,7 +24,7 @@ def test_claim_next_returns_none_when_the_queue_is_empty(db, physician):
 
 def test_an_expired_lease_returns_the_item_to_the_queue(review_items, physician, physician2):
     first = claim_next(physician)
-    Assignment.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    let_leases_expire()
     assert claim_next(physician2) == first
 
 

@@ -3,14 +3,13 @@ out twice. Run with `--postgres` this exercises SELECT ... FOR UPDATE SKIP LOCKE
 
 import threading
 from collections import Counter
-from datetime import timedelta
 
 from django.db import connection
-from django.utils import timezone
 
 from review.models import Assignment, ReviewItem
 from review.queue import claim_next, submit_decision
 from tests.conftest import make_user
+from tests.review.leases import let_leases_expire
 
 
 def claim_all_at_once(reviewers, rounds=1, decide=False):
@@ -66,9 +65,7 @@ def test_double_review_items_go_to_exactly_two_different_reviewers(transactional
 def test_an_expired_lease_returns_its_item_while_others_claim(transactional_db, review_items):
     walked_away = make_user("walked-away", "Physician")
     abandoned = claim_next(walked_away)
-    Assignment.objects.filter(reviewer=walked_away).update(
-        lease_expires_at=timezone.now() - timedelta(minutes=1)
-    )
+    let_leases_expire(reviewer=walked_away)
     reviewers = [make_user(f"doc{n}", "Physician") for n in range(len(review_items))]
     claims = claim_all_at_once(reviewers)
     handed_out = [pk for got in claims.values() for pk in got]

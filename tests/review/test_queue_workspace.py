@@ -16,6 +16,7 @@ from review.queue import (
     undo_last_decision,
 )
 from synth.models import Candidate
+from tests.review.leases import let_leases_expire
 
 
 def held(reviewer):
@@ -23,7 +24,7 @@ def held(reviewer):
 
 
 def expire(assignment):
-    Assignment.objects.filter(pk=assignment.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    let_leases_expire(pk=assignment.pk)
 
 
 def test_claim_next_returns_the_item_with_its_assignment(review_items, physician):
@@ -222,6 +223,7 @@ def test_the_pair_order_is_drawn_per_assignment_and_recorded(pair_item, physicia
         assignment = held(physician)
         swaps.add(assignment.pair_swapped)
         Assignment.objects.filter(pk=assignment.pk).delete()
+        ReviewItem.objects.update(available_at=None)  # as it was before the claim
     assert swaps == {True, False}
 
 
