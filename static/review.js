@@ -44,11 +44,29 @@
     output.value = source.value;
   }
 
+  // Autosave, debounced. The listener sits on the document, so keys typed the moment a new item
+  // arrives are saved too; a save scheduled for one item is dropped if another item replaced it.
+  var saveTimer = null;
+  function scheduleSave(event, delay) {
+    if (!event.target.closest || !event.target.closest("#decision-form")) { return; }
+    var section = item();
+    var assignment = section && section.dataset.assignment;
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(function () {
+      var current = item();
+      var saver = document.getElementById("draft-saver");
+      if (saver && window.htmx && current && current.dataset.assignment === assignment) {
+        window.htmx.trigger(saver, "autosave");
+      }
+    }, delay);
+  }
   document.addEventListener("input", function (event) {
     if (event.target.id === "edit-output") { event.target.dataset.touched = "1"; }
+    scheduleSave(event, 600);
   });
   document.addEventListener("change", function (event) {
     if (event.target.name === "preference") { followChoice(event.target.value); }
+    scheduleSave(event, 300);
   });
   document.addEventListener("toggle", function (event) {
     var details = event.target;
