@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("review", "0004_review_workspace"),
+        ("review", "0005_export_formats_progress"),
     ]
 
     operations = [
