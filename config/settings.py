@@ -222,6 +222,13 @@ SECURE_CSP = {
 }
 
 # Product settings.
+# Uploads (query sets): a file over this size is dropped while it streams in, and the form says so.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(20 * 1000 * 1000)))
+FILE_UPLOAD_HANDLERS = [
+    "synth.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))  # shared by web and workers
 REVIEW_LEASE_MINUTES = int(os.environ.get("REVIEW_LEASE_MINUTES", "30"))
 REVIEW_UNDO_SECONDS = int(os.environ.get("REVIEW_UNDO_SECONDS", "120"))

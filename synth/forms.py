@@ -1,10 +1,16 @@
 """Forms for launching runs and adding the material techniques work on (queries, documents)."""
 
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 
 from synth.generation import MAX_RUN_SIZE, available_techniques
 from synth.models import Domain, QuerySet, Teacher
 from synth.techniques.preference import CONTRASTS
+from synth.uploads import size_in_words
+
+QUERY_FILE_TYPES = (".jsonl", ".ndjson", ".csv")
 
 
 class LaunchRunForm(forms.Form):
@@ -73,6 +79,39 @@ class QueryUploadForm(forms.Form):
         label="Or type the questions", widget=forms.Textarea(attrs={"rows": 6}), required=False,
         help_text="One per line.",
     )  # fmt: skip
+
+    def __init__(self, *args, oversized: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.oversized = oversized or []  # files the upload handler dropped for their size
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if not upload:
+            return upload
+        if Path(upload.name).suffix.lower() not in QUERY_FILE_TYPES:
+            raise forms.ValidationError(
+                f"'{upload.name}' is not a JSON Lines or CSV file: upload a .jsonl or .csv file "
+                "(save a spreadsheet as CSV UTF-8 first)."
+            )
+        start = upload.read(8192)
+        upload.seek(0)
+        if b"\x00" in start:
+            raise forms.ValidationError(
+                f"'{upload.name}' holds binary data, not text: upload a .jsonl or .csv file."
+            )
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if self.oversized:
+            limit = size_in_words(settings.UPLOAD_MAX_BYTES)
+            self.add_error(
+                "file",
+                f"'{self.oversized[0]}' is larger than the {limit} limit: split it into smaller files.",
+            )
+        elif not data.get("file") and not (data.get("typed") or "").strip() and "file" not in self.errors:
+            self.add_error("file", "Choose a file to upload, or type the questions below.")
+        return data
 
 
 class DocumentForm(forms.Form):

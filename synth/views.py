@@ -106,7 +106,9 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(LAUNCH)
 def query_sets(request: HttpRequest) -> HttpResponse:
     """Upload a query set (JSON Lines or CSV) or type one in; a bad file is refused whole, line by line."""
-    form = QueryUploadForm(request.POST or None, request.FILES or None)
+    form = QueryUploadForm(
+        request.POST or None, request.FILES or None, oversized=getattr(request, "oversized_uploads", None)
+    )
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
