@@ -51,7 +51,10 @@ class TeacherAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "provider", "model", "base_url", "api_key_env"]}),
         ("Sampling", {"fields": ["temperature", "max_tokens"]}),
-        ("Limits", {"fields": ["concurrency", "requests_per_minute", "tokens_per_minute"]}),
+        (
+            "Limits",
+            {"fields": ["concurrency", "requests_per_minute", "tokens_per_minute", "timeout_seconds"]},
+        ),
         ("Prices (USD)", {"fields": ["price_input_per_mtok", "price_output_per_mtok"]}),
     ]
 

@@ -64,6 +64,7 @@ def test_a_configuration_change_is_recorded_without_any_key(client_for, administ
             "temperature": "0.7",
             "max_tokens": "1024",
             "concurrency": "4",
+            "timeout_seconds": "60",
             "price_input_per_mtok": "0",
             "price_output_per_mtok": "0",
         },

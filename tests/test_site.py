@@ -59,6 +59,7 @@ def test_the_teacher_admin_explains_a_bad_key_variable_name(client_for, administ
             "temperature": "0.7",
             "max_tokens": "1024",
             "concurrency": "4",
+            "timeout_seconds": "60",
             "price_input_per_mtok": "0",
             "price_output_per_mtok": "0",
         },

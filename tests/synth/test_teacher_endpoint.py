@@ -80,3 +80,30 @@ def test_a_run_cannot_be_launched_against_a_local_service(db, settings):
     with pytest.raises(GenerationError, match="TEACHER_LOCAL_HOSTS"):
         launch_run(teacher=teacher, technique="self_instruct", requested_count=1, sample_rate=1.0)
     assert not teacher.runs.exists()
+
+
+def teacher_form(**changes) -> dict:
+    data = {
+        "name": "vllm",
+        "provider": "openai",
+        "model": "llama-3.1-70b",
+        "base_url": "",
+        "api_key_env": "OPENAI_API_KEY",
+        "temperature": "0.7",
+        "max_tokens": "1024",
+        "concurrency": "4",
+        "timeout_seconds": "45",
+        "price_input_per_mtok": "0",
+        "price_output_per_mtok": "0",
+    }
+    return data | changes
+
+
+def test_the_admin_sets_a_teachers_call_timeout(client_for, administrator, db):
+    client = client_for(administrator)
+    r = client.post("/admin/synth/teacher/add/", teacher_form())
+    assert r.status_code == 302
+    assert Teacher.objects.get(name="vllm").timeout_seconds == 45
+    r = client.post("/admin/synth/teacher/add/", teacher_form(name="hasty", timeout_seconds="0.1"))
+    assert r.status_code == 200 and "greater than or equal to 1" in r.text
+    assert not Teacher.objects.filter(name="hasty").exists()
