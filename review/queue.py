@@ -49,6 +49,10 @@ class ReviewError(Exception):
     """A decision cannot be stored; the message tells the reviewer what to do."""
 
 
+class NotYours(ReviewError):
+    """The assignment or item is not this user's to see: views answer 404, revealing nothing."""
+
+
 def _lease() -> timedelta:
     return timedelta(minutes=settings.REVIEW_LEASE_MINUTES)
 
@@ -245,9 +249,7 @@ def submit_decision(
             .first()
         )
         if assignment is None:
-            raise ReviewError(
-                "This item is not assigned to you. Open the review queue to get your next item."
-            )
+            raise NotYours("This item is not assigned to you. Open the review queue to get your next item.")
         # Reviewers of the same item settle it one at a time.
         item = (
             ReviewItem.objects.select_for_update(of=("self",))
@@ -468,7 +470,7 @@ def save_draft(
             .first()
         )
         if assignment is None:
-            raise ReviewError("This item is not assigned to you; the draft was not saved.")
+            raise NotYours("This item is not assigned to you; the draft was not saved.")
         if (
             assignment.status != Assignment.Status.ACTIVE
             or Decision.objects.filter(assignment=assignment).exists()
@@ -515,6 +517,16 @@ def adjudication_queue():
     )
 
 
+def adjudication_scope():
+    """The items an adjudicator may open: disputed ones, and those already settled by adjudication.
+
+    An item still in review is not among them: its first verdict must stay unseen until all are in.
+    """
+    return ReviewItem.objects.filter(
+        Q(status=ReviewItem.Status.NEEDS_ADJUDICATION) | Q(pk__in=Adjudication.objects.values("item_id"))
+    )
+
+
 def adjudicate(
     *,
     adjudicator,
@@ -541,6 +553,11 @@ def adjudicate(
         if item.status != ReviewItem.Status.NEEDS_ADJUDICATION:
             raise ReviewError(
                 "This item is not waiting for adjudication (someone may have settled it already)."
+            )
+        if Decision.history.filter(item=item, reviewer=adjudicator).exists():
+            raise ReviewError(
+                "You reviewed this item yourself: another senior physician settles it, "
+                "so that the adjudication stays independent."
             )
         preference = _check_preference(item, verdict, preference)
         revision = None

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from review.diff import edit_diff
 from review.forms import AdjudicationForm
-from review.models import Preference, ReviewItem
-from review.queue import ReviewError, adjudicate, adjudication_queue, current_version
+from review.models import Decision, Preference, ReviewItem
+from review.queue import ReviewError, adjudicate, adjudication_queue, adjudication_scope, current_version
 from synth.roles import role_required
 
 ADJUDICATE = "review.adjudicate_item"
@@ -49,13 +49,16 @@ def _detail_context(item: ReviewItem, **extra) -> dict:
 @role_required(ADJUDICATE)
 def adjudication_list(request: HttpRequest) -> HttpResponse:
     items = list(adjudication_queue()[:200])
-    return render(request, "review/adjudication.html", {"items": items})
+    reviewed_by_me = set(
+        Decision.history.filter(reviewer=request.user, item__in=items).values_list("item_id", flat=True)
+    )
+    return render(request, "review/adjudication.html", {"items": items, "reviewed_by_me": reviewed_by_me})
 
 
 @require_http_methods(["GET", "POST"])
 @role_required(ADJUDICATE)
 def adjudication_item(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(ReviewItem.objects.select_related("candidate__domain"), pk=pk)
+    item = get_object_or_404(adjudication_scope().select_related("candidate__domain"), pk=pk)
     if request.method == "GET":
         return render(request, "review/adjudicate.html", _detail_context(item))
     form = AdjudicationForm(request.POST)

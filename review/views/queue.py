@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
@@ -13,6 +13,7 @@ from review.diff import edit_diff
 from review.forms import DecisionForm, DraftForm
 from review.models import Preference, RejectReason, ReviewDraft, ReviewerGuideline, ReviewItem
 from review.queue import (
+    NotYours,
     ReviewError,
     claim_next,
     current_version,
@@ -149,6 +150,8 @@ def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         decision = submit_decision(reviewer=request.user, assignment_id=pk, **_decision_fields(data))
+    except NotYours as error:
+        raise Http404(str(error)) from error
     except ReviewError as error:
         context = _page_context(
             request, error=str(error), form_data=request.POST, open_panel=data.get("verdict", "")
@@ -187,6 +190,8 @@ def draft(request: ReviewerRequest, pk: int) -> HttpResponse:
             comment=data.get("comment", ""),
             preference=data.get("preference", ""),
         )
+    except NotYours as error:
+        raise Http404(str(error)) from error
     except ReviewError as error:
         context["draft_error"] = str(error)
         return render(request, TEMPLATE + "#draft-status", context, status=409)
