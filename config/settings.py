@@ -238,6 +238,11 @@ DEFAULT_SAMPLE_RATE = float(os.environ.get("DEFAULT_SAMPLE_RATE", "0.5"))
 # Local model servers (Ollama, vLLM) a teacher may call on this machine, as host:port (or host for
 # every port); every other loopback, link-local and metadata address is refused (synth/teachers/endpoint.py).
 TEACHER_LOCAL_HOSTS = env_list("TEACHER_LOCAL_HOSTS", "localhost:11434,127.0.0.1:11434")
+# Retries of teacher calls: jittered exponential backoff from BASE to MAX seconds; while a teacher is
+# down, slow or rate-limiting, a call keeps retrying until it has been failing for PATIENCE seconds.
+TEACHER_RETRY_BASE_SECONDS = float(os.environ.get("TEACHER_RETRY_BASE_SECONDS", "1"))
+TEACHER_RETRY_MAX_SECONDS = float(os.environ.get("TEACHER_RETRY_MAX_SECONDS", "60"))
+TEACHER_OUTAGE_PATIENCE_SECONDS = float(os.environ.get("TEACHER_OUTAGE_PATIENCE_SECONDS", "900"))
 TEACHER_API_KEYS = {name: value for name, value in os.environ.items() if name.endswith("_API_KEY")}
 
 # Quality gate: near-duplicate detection (MinHash over word shingles). Changing any of these makes new

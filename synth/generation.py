@@ -42,7 +42,7 @@ from synth.quality.exact import content_hash
 from synth.quality.gate import apply_gate
 from synth.signals import run_completed
 from synth.teachers import TeacherError, client_for
-from synth.teachers.dispatch import Attempt, Call, Dispatcher, Outcome, cached_completion
+from synth.teachers.dispatch import Attempt, Call, Dispatcher, Outcome, RetryPolicy, cached_completion
 from synth.techniques import TECHNIQUES, StepResult, Technique
 
 logger = logging.getLogger(__name__)
@@ -343,6 +343,7 @@ class _ChunkDriver:
                 concurrency=teacher.concurrency,
                 requests_per_minute=teacher.requests_per_minute,
                 tokens_per_minute=teacher.tokens_per_minute,
+                policy=retry_policy(),
             )
             self.dispatchers[teacher.name].teacher = teacher
         return self.dispatchers[teacher.name]
@@ -476,9 +477,31 @@ class _ChunkDriver:
             self.last_heartbeat = now
 
 
+def retry_policy() -> RetryPolicy:
+    return RetryPolicy(
+        base_delay=settings.TEACHER_RETRY_BASE_SECONDS,
+        max_delay=settings.TEACHER_RETRY_MAX_SECONDS,
+        outage_patience=settings.TEACHER_OUTAGE_PATIENCE_SECONDS,
+    )
+
+
 def _complete_if_done(run: GenerationRun) -> None:
     with transaction.atomic():
         if RunChunk.objects.filter(run=run).exclude(status=RunChunk.Status.DONE).exists():
+            return
+        run.refresh_from_db()
+        if run.generated_count == 0 and run.failed_calls:
+            # Ending "completed" with nothing would hide a teacher that never answered.
+            last = (
+                TeacherCall.objects.filter(run=run, status=TeacherCall.Status.FAILED).order_by("-pk").first()
+            )
+            _fail(
+                run,
+                None,
+                f"No records: the teacher answered none of the run's calls ({run.failed_calls} failed "
+                f"attempts; the last: {last.message if last else 'unknown'}). Check the teacher's settings "
+                "and that it is reachable, then launch the run again.",
+            )
             return
         finished = GenerationRun.objects.filter(pk=run.pk, status=GenerationRun.Status.RUNNING).update(
             status=GenerationRun.Status.COMPLETED, finished_at=timezone.now()

@@ -42,6 +42,8 @@ def _test_settings(settings, tmp_path):
     settings.EXPORT_ROOT = tmp_path / "exports"
     # The loopback servers that stand in for OpenAI and Anthropic listen on 127.0.0.1, on any port.
     settings.TEACHER_LOCAL_HOSTS = ["127.0.0.1"]
+    # A teacher that fails gives up after its attempts, unless a test is about waiting out an outage.
+    settings.TEACHER_OUTAGE_PATIENCE_SECONDS = 0
 
 
 def make_user(username: str, role: str | None, **extra):

@@ -81,6 +81,13 @@ class RetryPolicy:
     max_reasks: int = 2  # extra requests after an unparseable reply
     base_delay: float = 1.0
     max_delay: float = 60.0
+    # A teacher down, slow or rate-limiting for minutes: a call keeps retrying (at most every
+    # max_delay) until its failures have lasted this long, so an outage slows a run instead of
+    # failing it. Failed attempts cost nothing; a call is paid for once, when it is answered.
+    outage_patience: float = 0.0
+
+    def gives_up(self, failures: int, failing_for: float) -> bool:
+        return failures >= self.max_attempts and failing_for >= self.outage_patience
 
     def backoff(self, failures: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -165,6 +172,7 @@ class Dispatcher:
         outcome = Outcome(call)
         messages = list(call.messages)
         transport_failures = reasks = 0
+        first_failure = 0.0
         while True:
             estimate = self.estimate_tokens(messages, call.max_tokens)
             async with self._slots:
@@ -221,7 +229,8 @@ class Dispatcher:
             outcome.error = error
             if error.reason in TeacherError.TRANSPORT_REASONS:
                 transport_failures += 1
-                if transport_failures >= self.policy.max_attempts:
+                first_failure = first_failure or time.monotonic()
+                if self.policy.gives_up(transport_failures, time.monotonic() - first_failure):
                     return outcome
                 if error.retry_after is not None and error.reason in {"rate_limited", "overloaded"}:
                     self._limiter.pause(error.retry_after)
