@@ -60,13 +60,145 @@
       }
     }, delay);
   }
+  // Work kept in this browser. Every change to the decision form is also kept in localStorage under
+  // its assignment, at once (the server's autosave waits for a pause in typing): a session that
+  // expires sends the page to the login before the last keys reach the server, and a dropped
+  // connection sends nothing. Back on the same item, the kept work is put into the form again and
+  // autosaved; the server's acknowledgement of the decision clears it.
+  var KEPT = "review-work:";
+  var KEPT_FOR_MS = 7 * 24 * 3600 * 1000;
+  var KEPT_FIELDS = ["instruction", "input", "output", "comment", "based_on", "panel"];
+  var restoredFor = null;
+
+  function decisionForm() { return document.getElementById("decision-form"); }
+  function keepWork(event) {
+    var form = decisionForm();
+    var section = item();
+    if (!form || !section || !section.dataset.assignment || !form.contains(event.target)) { return; }
+    var data = new FormData(form);
+    var work = { saved: Date.now(), reasons: data.getAll("reasons"), preference: data.get("preference") || "" };
+    KEPT_FIELDS.forEach(function (name) { work[name] = data.get(name) || ""; });
+    var output = document.getElementById("edit-output");
+    work.touched = !!(output && output.dataset.touched === "1");
+    try { localStorage.setItem(KEPT + section.dataset.assignment, JSON.stringify(work)); } catch (e) { /* storage full or off: the server's autosave still runs */ }
+  }
+  function forget(assignment) {
+    try { localStorage.removeItem(KEPT + assignment); } catch (e) { /* nothing kept */ }
+  }
+  function forgetOld() {
+    try {
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var key = localStorage.key(i);
+        if (key && key.indexOf(KEPT) === 0) {
+          var work = JSON.parse(localStorage.getItem(key) || "{}");
+          if (!work.saved || Date.now() - work.saved > KEPT_FOR_MS) { localStorage.removeItem(key); }
+        }
+      }
+    } catch (e) { /* unreadable storage: nothing to clean */ }
+  }
+  function restoreWork() {
+    var form = decisionForm();
+    var section = item();
+    if (!form || !section || !section.dataset.assignment || restoredFor === section.dataset.assignment) { return; }
+    restoredFor = section.dataset.assignment;
+    var work;
+    try { work = JSON.parse(localStorage.getItem(KEPT + restoredFor) || "null"); } catch (e) { work = null; }
+    if (!work) { return; }
+    var changed = false;
+    KEPT_FIELDS.forEach(function (name) {
+      var field = form.elements.namedItem(name);
+      if (field && typeof work[name] === "string" && field.value !== work[name]) { field.value = work[name]; changed = true; }
+    });
+    form.querySelectorAll('input[name="reasons"], input[name="preference"]').forEach(function (box) {
+      var on = box.name === "reasons" ? (work.reasons || []).indexOf(box.value) >= 0 : box.value === work.preference;
+      if (box.checked !== on) { box.checked = on; changed = true; }
+    });
+    if (!changed) { return; }
+    var output = document.getElementById("edit-output");
+    if (output && work.touched) { output.dataset.touched = "1"; }
+    ["edit", "reject"].forEach(function (name) { var details = panel(name); if (details) { details.open = work.panel === name; } });
+    var notice = document.getElementById("local-restored");
+    if (notice) { notice.hidden = false; }
+    var saver = document.getElementById("draft-saver");
+    if (saver && window.htmx) { window.htmx.trigger(saver, "autosave"); }  // the server gets it too
+    var field = work.panel === "edit" ? output : (work.panel === "reject" ? document.getElementById("reject-comment") : null);
+    if (field) { field.focus(); }
+  }
+
   document.addEventListener("input", function (event) {
     if (event.target.id === "edit-output") { event.target.dataset.touched = "1"; }
+    keepWork(event);
     scheduleSave(event, 600);
   });
   document.addEventListener("change", function (event) {
     if (event.target.name === "preference") { followChoice(event.target.value); }
+    keepWork(event);
     scheduleSave(event, 300);
+  });
+
+  // Offline: a decision that could not be sent stays in the form (and in this browser) and is sent
+  // again when the browser is back online, or by a timer for a server that was unreachable while
+  // the browser thought it was online. Sending it again is safe: the server stores one decision per
+  // assignment and answers a repeat of the same decision as a success.
+  var RETRY_MS = 5000;
+  var retry = null;
+  var retryTimer = null;
+  var draftUnsent = false;
+  function connection(text) {
+    var status = document.getElementById("connection-status");
+    if (status) { status.textContent = text; status.hidden = !text; }
+  }
+  function requestTo(detail, ending) {
+    var config = detail && detail.requestConfig;
+    if (!config || config.verb !== "post") { return null; }
+    var match = new RegExp("/assignments/(\\d+)/" + ending + "/$").exec(config.path || "");
+    return match ? match[1] : null;
+  }
+  function stopRetrying() {
+    retry = null;
+    clearInterval(retryTimer);
+    retryTimer = null;
+  }
+  function sendAgain() {
+    if (navigator.onLine === false) { return; }
+    var section = item();
+    if (retry) {
+      if (!section || section.dataset.assignment !== retry.assignment) { stopRetrying(); return; }
+      var button = document.querySelector('#decision-form button[name="verdict"][value="' + retry.verdict + '"]');
+      if (!button) { stopRetrying(); return; }
+      connection("Back online: sending your decision again…");
+      button.click();
+    } else if (draftUnsent) {
+      draftUnsent = false;
+      var saver = document.getElementById("draft-saver");
+      if (saver && window.htmx) { window.htmx.trigger(saver, "autosave"); }
+    }
+  }
+  function unsent(event) {
+    var decided = requestTo(event.detail, "decide");
+    if (decided) {
+      var verdict = event.detail.requestConfig.formData.get("verdict");
+      retry = { assignment: decided, verdict: verdict };
+      connection("You are offline (or the server cannot be reached). Your decision is kept in this browser and will be sent again automatically when the connection is back.");
+      if (!retryTimer) { retryTimer = setInterval(sendAgain, RETRY_MS); }
+    } else if (requestTo(event.detail, "draft")) {
+      draftUnsent = true;
+      if (!retry) { connection("You are offline (or the server cannot be reached). Your work is kept in this browser and saved when the connection is back."); }
+      if (!retryTimer) { retryTimer = setInterval(sendAgain, RETRY_MS); }
+    }
+  }
+  document.addEventListener("htmx:sendError", unsent);
+  document.addEventListener("htmx:timeout", unsent);
+  window.addEventListener("online", sendAgain);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var decided = requestTo(event.detail, "decide");
+    if (decided) {
+      stopRetrying();  // the server answered: stored (200) or refused with its reason (422)
+      if (event.detail.xhr.status === 200) { forget(decided); }
+    } else if (requestTo(event.detail, "draft")) {
+      draftUnsent = false;
+      if (!retry) { connection(""); stopRetrying(); }
+    }
   });
   document.addEventListener("toggle", function (event) {
     var details = event.target;
@@ -123,6 +255,11 @@
   document.addEventListener("htmx:afterSettle", function () {
     // A swapped-in item removed whatever had focus; an autosave leaves the reviewer's cursor alone.
     if (!document.activeElement || document.activeElement === document.body) { focusItem(); }
+    restoreWork();
   });
-  document.addEventListener("DOMContentLoaded", focusItem);
+  document.addEventListener("DOMContentLoaded", function () {
+    forgetOld();
+    focusItem();
+    restoreWork();
+  });
 })();
