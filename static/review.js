@@ -64,7 +64,9 @@
   // its assignment, at once (the server's autosave waits for a pause in typing): a session that
   // expires sends the page to the login before the last keys reach the server, and a dropped
   // connection sends nothing. Back on the same item, the kept work is put into the form again and
-  // autosaved; the server's acknowledgement of the decision clears it.
+  // autosaved; the server's acknowledgement of the decision clears it. The key is the assignment and
+  // when it was (last) put in front of the reviewer: an undo shows it afresh, so work kept before a
+  // decision that was then undone (or sent by a plain form post htmx never saw) is not put back.
   var KEPT = "review-work:";
   var KEPT_FOR_MS = 7 * 24 * 3600 * 1000;
   var KEPT_FIELDS = ["instruction", "input", "output", "comment", "based_on", "panel"];
@@ -74,16 +76,21 @@
   function keepWork(event) {
     var form = decisionForm();
     var section = item();
-    if (!form || !section || !section.dataset.assignment || !form.contains(event.target)) { return; }
+    if (!form || !section || !section.dataset.workKey || !form.contains(event.target)) { return; }
     var data = new FormData(form);
     var work = { saved: Date.now(), reasons: data.getAll("reasons"), preference: data.get("preference") || "" };
     KEPT_FIELDS.forEach(function (name) { work[name] = data.get(name) || ""; });
     var output = document.getElementById("edit-output");
     work.touched = !!(output && output.dataset.touched === "1");
-    try { localStorage.setItem(KEPT + section.dataset.assignment, JSON.stringify(work)); } catch (e) { /* storage full or off: the server's autosave still runs */ }
+    try { localStorage.setItem(KEPT + section.dataset.workKey, JSON.stringify(work)); } catch (e) { /* storage full or off: the server's autosave still runs */ }
   }
   function forget(assignment) {
-    try { localStorage.removeItem(KEPT + assignment); } catch (e) { /* nothing kept */ }
+    try {
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var key = localStorage.key(i);
+        if (key && key.indexOf(KEPT + assignment + ":") === 0) { localStorage.removeItem(key); }
+      }
+    } catch (e) { /* nothing kept */ }
   }
   function forgetOld() {
     try {
@@ -99,8 +106,8 @@
   function restoreWork() {
     var form = decisionForm();
     var section = item();
-    if (!form || !section || !section.dataset.assignment || restoredFor === section.dataset.assignment) { return; }
-    restoredFor = section.dataset.assignment;
+    if (!form || !section || !section.dataset.workKey || restoredFor === section.dataset.workKey) { return; }
+    restoredFor = section.dataset.workKey;
     var work;
     try { work = JSON.parse(localStorage.getItem(KEPT + restoredFor) || "null"); } catch (e) { work = null; }
     if (!work) { return; }
