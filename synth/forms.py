@@ -22,6 +22,12 @@ class LaunchRunForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave all unticked to spread the run over every domain.",
     )
+    fill_gaps = forms.BooleanField(
+        label="Fill the domains furthest below target",
+        required=False,
+        help_text="Instead of the ticked domains, steer the run to the (up to three) domains whose share of "
+        "kept candidates is furthest below the target set in the admin.",
+    )
     requested_count = forms.IntegerField(
         label="Candidates to generate", min_value=1, max_value=MAX_RUN_SIZE, initial=20
     )

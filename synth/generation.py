@@ -81,6 +81,7 @@ def launch_run(
     options: dict | None = None,
     created_by=None,
     enqueue: bool = True,
+    fill_gaps: bool = False,
 ) -> GenerationRun:
     if technique not in TECHNIQUES:
         raise GenerationError(
@@ -95,6 +96,16 @@ def launch_run(
     except TeacherError as error:
         raise GenerationError(error.message) from error
     options = options or {}
+    if fill_gaps:  # coverage: steer the run to the domains furthest below their target share
+        from synth.quality.diversity import domains_furthest_below_target
+
+        domains = domains_furthest_below_target()
+        if not domains:
+            raise GenerationError(
+                "No domain is below its target share: set target shares on the domains in the admin, "
+                "or choose the domains yourself."
+            )
+        options = {**options, "filled_gaps": [d.slug for d in domains]}
     try:
         TECHNIQUES[technique].check_options(options, domains=domains or [])
     except TeacherError as error:

@@ -38,6 +38,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
                 sample_rate=form.cleaned_data["sample_percent"] / 100,
                 domains=list(form.cleaned_data["domains"]),
                 options=form.options(),
+                fill_gaps=form.cleaned_data["fill_gaps"],
                 created_by=request.user,
             )
         except GenerationError as error:

@@ -106,3 +106,39 @@ def test_the_administrator_curates_the_facts_table_in_the_admin(client_for, admi
     from synth.models import KnowledgeFact
 
     assert not KnowledgeFact.objects.exists()
+
+
+def test_a_run_can_fill_the_domains_furthest_below_target(client_for, administrator, demo_config):
+    from synth.models import GenerationRun
+
+    Domain.objects.filter(slug__in=["cardiology", "neonatology"]).update(target_share=0.3)
+    data = {
+        "teacher": demo_config.pk,
+        "technique": "self_instruct",
+        "requested_count": 3,
+        "sample_percent": 0,
+        "fill_gaps": "on",
+    }
+    r = client_for(administrator).post(reverse("synth:run_new"), data)
+    assert r.status_code == 302
+    run = GenerationRun.objects.get()
+    assert sorted(run.domains.values_list("slug", flat=True)) == ["cardiology", "neonatology"]
+    assert sorted(run.options["filled_gaps"]) == ["cardiology", "neonatology"]
+
+
+def test_filling_gaps_without_targets_gets_a_message_and_launches_nothing(
+    client_for, administrator, demo_config
+):
+    from synth.models import GenerationRun
+
+    data = {
+        "teacher": demo_config.pk,
+        "technique": "self_instruct",
+        "requested_count": 3,
+        "sample_percent": 0,
+        "fill_gaps": "on",
+    }
+    r = client_for(administrator).post(reverse("synth:run_new"), data)
+    assert r.status_code in (200, 422)
+    assert "No domain is below its target share" in r.text
+    assert not GenerationRun.objects.exists()
