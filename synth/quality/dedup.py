@@ -245,8 +245,7 @@ def near_duplicate_pairs(
     """As find_near_duplicates, with each pair's exact Jaccard similarity."""
     base = config or configured()
     config = DedupConfig(threshold=threshold, shingle_size=base.shingle_size, num_perm=base.num_perm)
-    hashes, offsets = shingle_hashes(texts, config.shingle_size)
-    sigs = signatures(hashes, offsets, config.num_perm)
+    hashes, offsets, sigs = _hash_and_sign(texts, config)
     candidates = candidate_pairs(sigs, config.bands, nonempty=offsets[1:] > offsets[:-1])
     sets: dict[int, np.ndarray] = {}
 
@@ -261,6 +260,29 @@ def near_duplicate_pairs(
         if similarity >= threshold:
             pairs.append((i, j, similarity))
     return pairs
+
+
+# Texts hashed and signed at a time: keeps the token lists and shingle arrays small enough to stay
+# in cache (one pass over a whole 100,000-text corpus was several times slower per text).
+TEXT_CHUNK = 5_000
+
+
+def _hash_and_sign(texts: Sequence[str], config: DedupConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    hash_parts, offset_parts, sig_parts = [], [np.zeros(1, dtype=np.int64)], []
+    base = 0
+    for start in range(0, len(texts), TEXT_CHUNK):
+        hashes, offsets = shingle_hashes(texts[start : start + TEXT_CHUNK], config.shingle_size)
+        sig_parts.append(signatures(hashes, offsets, config.num_perm))
+        hash_parts.append(hashes)
+        offset_parts.append(offsets[1:] + base)
+        base += int(offsets[-1])
+    if not sig_parts:
+        return (
+            np.zeros(0, dtype=np.uint64),
+            np.zeros(1, dtype=np.int64),
+            np.zeros((0, config.num_perm), np.uint32),
+        )
+    return np.concatenate(hash_parts), np.concatenate(offset_parts), np.concatenate(sig_parts)
 
 
 _BAND_MIX = np.random.RandomState(SEED).randint(1, 2**62, size=512, dtype=np.uint64) | np.uint64(1)
