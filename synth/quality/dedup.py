@@ -9,7 +9,9 @@ bit for bit what `datasketch.MinHash(seed=..., scheme="affine32", hashfunc=...)`
 The LSH bands and rows are chosen here, not by datasketch's default, whose choice at 0.8 and 128
 permutations finds only about half the pairs at exactly 0.8: we pick the most rows per band (fewest
 false candidates) that still catch a pair at the threshold with probability >= RECALL_AT_THRESHOLD,
-then confirm every candidate pair with the exact Jaccard similarity of the shingle sets.
+then confirm every candidate pair with the exact Jaccard similarity of the shingle sets. The
+banding itself is a sort per band over all signatures (numpy), not a MinHashLSH insert per text;
+MinHashLSH holds the persistent corpus index (synth/quality/corpus.py).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 SCHEME = "affine32"
 SEED = 1
 RECALL_AT_THRESHOLD = 0.995
-# Shingles permuted at once: bounds memory at BLOCK x num_perm x 4 bytes (about 50 MB at 128).
-BLOCK = 100_000
+# Shingles permuted at once: BLOCK x num_perm x 4 bytes (8 MB at 128 permutations).
+BLOCK = 16_384
 
 _WORD = re.compile(r"\w+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -82,21 +84,85 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalize(text))
 
 
-_word_hashes: dict[str, int] = {}
+class _WordHashes(dict):
+    """Word -> first 8 bytes of its SHA-1 (little-endian), computed on the first lookup of each word.
+
+    Keys are str (the regex path) or bytes (the ASCII path): the same word gets the same value either
+    way, as SHA-1 sees its UTF-8 bytes. The separator between texts maps to 0.
+    """
+
+    def __missing__(self, word: str | bytes) -> int:
+        data = word if isinstance(word, bytes) else word.encode()
+        value = int.from_bytes(hashlib.sha1(data, usedforsecurity=False).digest()[:8], "little")
+        self[word] = value
+        return value
+
+    def bounded(self) -> _WordHashes:
+        if len(self) > 2_000_000:  # vocabularies are small; a hostile stream of new words is not
+            self.clear()
+        self[_SEPARATOR] = self[_SEPARATOR.encode()] = 0
+        return self
+
+
+_word_hashes = _WordHashes()
 _SEPARATOR = "\x00"  # between texts in one corpus string: never part of a word
 _TOKEN = re.compile(r"\w+|\x00")
+# ASCII text: NFKC changes nothing and casefold is lower(), and \w is [A-Za-z0-9_], so one bytes
+# translate (letters lowered, other non-word bytes to spaces) and split give the regex's words.
+_ASCII_WORDS = bytes(
+    ord(chr(c).lower()) if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 0 if c == 0 else ord(" ")
+    for c in range(256)
+)
 
 
-def _hash_new_words(tokens: Iterable[str]) -> None:
-    """SHA-1 (first 8 bytes) of each word not seen before; the cache is bounded, vocabularies small."""
-    if len(_word_hashes) > 2_000_000:
-        _word_hashes.clear()
-    for word in dict.fromkeys(tokens):
-        if word not in _word_hashes:
-            _word_hashes[word] = int.from_bytes(
-                hashlib.sha1(word.encode(), usedforsecurity=False).digest()[:8], "little"
-            )
-    _word_hashes[_SEPARATOR] = 0
+def _token_hashes(texts: Sequence[str], *, ascii_only: bool) -> np.ndarray:
+    """Word hashes of the texts in order, with a 0 between consecutive texts."""
+    hashes = _word_hashes.bounded()
+    if ascii_only:
+        corpus = " \x00 ".join(texts).encode("ascii").translate(_ASCII_WORDS)
+        tokens: list = corpus.split()
+    else:
+        tokens = _TOKEN.findall(normalize(_SEPARATOR.join(texts)))
+    return np.fromiter(map(hashes.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+
+
+def _word_hashes_and_lengths(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every text's word hashes, concatenated in order, and each text's number of words.
+
+    ASCII texts take the fast bytes path together and the others the regex path together; the two
+    results are then interleaved back into the texts' order.
+    """
+    n = len(texts)
+    if "".join(texts).isascii():
+        ascii_mask = np.ones(n, dtype=bool)
+    else:
+        ascii_mask = np.array(list(map(str.isascii, texts)), dtype=bool)
+    groups = [np.flatnonzero(ascii_mask), np.flatnonzero(~ascii_mask)]
+    lengths = np.zeros(n, dtype=np.int64)
+    parts, source_starts = [], np.zeros(n, dtype=np.int64)
+    base = 0
+    for ascii_only, members in zip((True, False), groups, strict=True):
+        if not len(members):
+            continue
+        flat_all = _token_hashes([texts[i] for i in members], ascii_only=ascii_only)
+        is_word = flat_all != 0
+        # words before each separator = where each text's words end
+        ends = np.empty(len(members), dtype=np.int64)
+        ends[:-1] = np.flatnonzero(~is_word) - np.arange(len(members) - 1)
+        ends[-1] = int(is_word.sum())
+        group_lengths = np.diff(ends, prepend=0)
+        lengths[members] = group_lengths
+        source_starts[members] = base + ends - group_lengths
+        parts.append(flat_all[is_word])
+        base += int(ends[-1])
+    if len(parts) == 1:  # one kind of text: already in order
+        return parts[0], lengths
+    if not parts:
+        return np.zeros(0, dtype=np.uint64), lengths
+    source = np.concatenate(parts)
+    target_starts = np.cumsum(lengths) - lengths
+    gather = np.repeat(source_starts - target_starts, lengths) + np.arange(int(lengths.sum()))
+    return source[gather], lengths
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -110,27 +176,18 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 def shingle_hashes(texts: Sequence[str], shingle_size: int) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of every text's word shingles, concatenated, and where each text's start.
 
-    The whole corpus is normalized and split into words in one pass (texts joined by a separator
-    that is never part of a word); each distinct word is hashed once (SHA-1, cached) and shingles
-    are combined from word hashes with numpy. A text shorter than the shingle size is one shingle of
+    The texts are split into words in two passes, the ASCII ones together (bytes translate and
+    split) and the others together (NFKC, casefold, regex), texts joined by a separator that is never
+    part of a word; each distinct word is hashed once (SHA-1, cached) and shingles are combined from
+    word hashes with numpy. A text shorter than the shingle size is one shingle of
     all its words; an empty text has none. Returns (hashes, offsets), len(offsets) == len(texts) + 1.
     """
     n = len(texts)
-    if any(_SEPARATOR in t for t in texts):
+    if _SEPARATOR in "".join(texts):
         texts = [t.replace(_SEPARATOR, " ") for t in texts]
-    tokens = _TOKEN.findall(normalize(_SEPARATOR.join(texts)))
-    _hash_new_words(tokens)
-    flat_all = np.fromiter(map(_word_hashes.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
-    is_word = flat_all != 0
-    flat = flat_all[is_word]
-    # words before each separator = where each text's words end
-    separators = np.flatnonzero(~is_word)
-    ends = np.empty(n, dtype=np.int64)
-    ends[: n - 1] = separators - np.arange(n - 1)
-    ends[n - 1] = len(flat)
+    flat, lengths = _word_hashes_and_lengths(texts)
     word_starts = np.zeros(n + 1, dtype=np.int64)
-    word_starts[1:] = ends
-    lengths = np.diff(word_starts)
+    np.cumsum(lengths, out=word_starts[1:])
     counts = np.where(lengths == 0, 0, np.maximum(lengths - shingle_size + 1, 1))
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -176,10 +233,12 @@ def signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.nda
     """MinHash signatures (texts x num_perm, uint32) from shingle hashes, many texts at a time.
 
     Permutations run over a block of shingles laid out one permutation per row, so the per-text
-    minimum is a contiguous reduce. An empty text gets the empty signature (all values at their
-    maximum), as datasketch's.
+    minimum is a contiguous reduce; the block is computed in place in one buffer small enough to stay
+    in the CPU cache (a block of 100,000 shingles, 50 MB, was three times slower). An empty text gets
+    the empty signature (all values at their maximum), as datasketch's.
     """
     a, b = _permutations(num_perm)
+    a, b = a[:, None], b[:, None]
     n = len(offsets) - 1
     out = np.full((n, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
     nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
@@ -187,6 +246,7 @@ def signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.nda
         return out
     values = _fmix32(minhash_input(hashes))
     ends = offsets[nonempty + 1]
+    buffer = np.empty((num_perm, BLOCK), dtype=np.uint32)
     start = 0
     while start < len(nonempty):
         # as many whole texts as fit in one block (at least one)
@@ -194,8 +254,11 @@ def signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.nda
         stop = max(int(np.searchsorted(ends, base + BLOCK, side="right")), start + 1)
         docs = nonempty[start:stop]
         block = values[base : ends[stop - 1]]
-        with np.errstate(over="ignore"):
-            permuted = a[:, None] * block[None, :] + b[:, None]
+        permuted = (
+            buffer[:, : len(block)] if len(block) <= BLOCK else np.empty((num_perm, len(block)), np.uint32)
+        )
+        np.multiply(a, block[None, :], out=permuted)  # uint32 arithmetic wraps: datasketch's mod 2^32
+        permuted += b
         out[docs] = np.minimum.reduceat(permuted, offsets[docs] - base, axis=1).T
         start = stop
     return out
@@ -245,18 +308,21 @@ def near_duplicate_pairs(
     """As find_near_duplicates, with each pair's exact Jaccard similarity."""
     base = config or configured()
     config = DedupConfig(threshold=threshold, shingle_size=base.shingle_size, num_perm=base.num_perm)
-    hashes, offsets, sigs = _hash_and_sign(texts, config)
-    candidates = candidate_pairs(sigs, config.bands, nonempty=offsets[1:] > offsets[:-1])
-    sets: dict[int, np.ndarray] = {}
+    chunks, sigs, nonempty = _hash_and_sign(texts, config)
+    sets: dict[int, set[int]] = {}
 
-    def shingle_set(i: int) -> np.ndarray:
+    def shingle_set(i: int) -> set[int]:  # Python sets: a pair of 50-shingle sets in a microsecond
         if i not in sets:
-            sets[i] = np.unique(hashes[offsets[i] : offsets[i + 1]])
+            hashes, offsets = chunks[i // TEXT_CHUNK]
+            k = i % TEXT_CHUNK
+            sets[i] = set(hashes[offsets[k] : offsets[k + 1]].tolist())
         return sets[i]
 
     pairs = []
-    for i, j in sorted(candidates):
-        similarity = jaccard(shingle_set(i), shingle_set(j))
+    for i, j in candidate_pairs(sigs, config.bands, nonempty=nonempty).tolist():
+        a, b = shingle_set(i), shingle_set(j)
+        shared = len(a & b)
+        similarity = shared / (len(a) + len(b) - shared) if a and b else 0.0
         if similarity >= threshold:
             pairs.append((i, j, similarity))
     return pairs
@@ -267,63 +333,71 @@ def near_duplicate_pairs(
 TEXT_CHUNK = 5_000
 
 
-def _hash_and_sign(texts: Sequence[str], config: DedupConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    hash_parts, offset_parts, sig_parts = [], [np.zeros(1, dtype=np.int64)], []
-    base = 0
+def _hash_and_sign(
+    texts: Sequence[str], config: DedupConfig
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """Each chunk's (shingle hashes, offsets), every text's signature, and which texts have shingles.
+
+    The chunks' hashes stay apart (never concatenated: that would hold them twice at the peak), and
+    the signatures are written into one array allocated up front.
+    """
+    sigs = np.empty((len(texts), config.num_perm), dtype=np.uint32)
+    nonempty = np.zeros(len(texts), dtype=bool)
+    chunks = []
     for start in range(0, len(texts), TEXT_CHUNK):
         hashes, offsets = shingle_hashes(texts[start : start + TEXT_CHUNK], config.shingle_size)
-        sig_parts.append(signatures(hashes, offsets, config.num_perm))
-        hash_parts.append(hashes)
-        offset_parts.append(offsets[1:] + base)
-        base += int(offsets[-1])
-    if not sig_parts:
-        return (
-            np.zeros(0, dtype=np.uint64),
-            np.zeros(1, dtype=np.int64),
-            np.zeros((0, config.num_perm), np.uint32),
-        )
-    return np.concatenate(hash_parts), np.concatenate(offset_parts), np.concatenate(sig_parts)
+        stop = start + len(offsets) - 1
+        sigs[start:stop] = signatures(hashes, offsets, config.num_perm)
+        nonempty[start:stop] = offsets[1:] > offsets[:-1]
+        chunks.append((hashes, offsets))
+    return chunks, sigs, nonempty
 
 
 _BAND_MIX = np.random.RandomState(SEED).randint(1, 2**62, size=512, dtype=np.uint64) | np.uint64(1)
 
 
-def candidate_pairs(
-    sigs: np.ndarray, bands: tuple[int, int], *, nonempty: Sequence[bool]
-) -> set[tuple[int, int]]:
-    """Pairs of rows sharing at least one band: MinHashLSH's banding, done as a sort per band.
+def candidate_pairs(sigs: np.ndarray, bands: tuple[int, int], *, nonempty: Sequence[bool]) -> np.ndarray:
+    """Pairs of rows sharing at least one band (rows x 2, each i < j, sorted, unique): MinHashLSH's
+    banding, done as one sort per band.
 
-    Each band's rows are folded into one 64-bit key (a collision only adds a pair that the exact
-    Jaccard check then drops); rows with equal keys form a bucket.
+    Each band's rows are folded into one 64-bit key, a sum of the values times random odd
+    multipliers (a collision only adds a pair that the exact Jaccard check then drops); rows with
+    equal keys form a bucket, and every two members of a bucket are a pair.
     """
     n_bands, rows = bands
-    keep = np.asarray(nonempty, dtype=bool)
-    ids = np.flatnonzero(keep)
-    found: set[tuple[int, int]] = set()
+    ids = np.flatnonzero(np.asarray(nonempty, dtype=bool))
     if len(ids) < 2:
-        return found
-    sub = sigs[ids].astype(np.uint64)
+        return np.zeros((0, 2), dtype=np.int64)
+    if len(ids) == len(sigs):
+        ids = None  # every row: no copy of the signatures
+    n = len(sigs)
+    found = []
     with np.errstate(over="ignore"):
         for band in range(n_bands):
-            key = np.zeros(len(ids), dtype=np.uint64)
+            key = np.zeros(n if ids is None else len(ids), dtype=np.uint64)
             for r in range(rows):
-                key = _fmix64(key * _MIX + sub[:, band * rows + r] * _BAND_MIX[r])
-            order = np.argsort(key, kind="stable")
+                column = sigs[:, band * rows + r] if ids is None else sigs[ids, band * rows + r]
+                key += column.astype(np.uint64) * _BAND_MIX[r]
+            order = np.argsort(key)
             ordered = key[order]
             same = ordered[1:] == ordered[:-1]
             if not same.any():
                 continue
-            # runs of equal keys: bucket boundaries where the key changes
-            run_starts = np.flatnonzero(np.concatenate(([True], ~same)))
-            run_ends = np.concatenate((run_starts[1:], [len(order)]))
-            for s, e in zip(
-                run_starts[run_ends - run_starts > 1], run_ends[run_ends - run_starts > 1], strict=True
-            ):
-                members = np.sort(ids[order[s:e]])
-                for x in range(len(members)):
-                    for y in range(x + 1, len(members)):
-                        found.add((int(members[x]), int(members[y])))
-    return found
+            members = order if ids is None else ids[order]  # the rows, bucket by bucket
+            # each position pairs with every later position of its bucket (bucket ends: key changes)
+            bucket_end = np.append(np.flatnonzero(~same) + 1, len(ordered))
+            end_of = np.repeat(bucket_end, np.diff(bucket_end, prepend=0))
+            later = end_of - np.arange(len(end_of)) - 1
+            owners = np.flatnonzero(later)
+            counts = later[owners]
+            first = np.repeat(owners, counts)
+            step = np.arange(len(first)) - np.repeat(np.cumsum(counts) - counts, counts)
+            a, b = members[first], members[first + 1 + step]
+            found.append(np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b))
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    codes = np.unique(np.concatenate(found))
+    return np.stack((codes // n, codes % n), axis=1)
 
 
 def configured() -> DedupConfig:

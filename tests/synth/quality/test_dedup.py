@@ -3,8 +3,10 @@ LSH bands chosen for recall, and the gate's corpus index persisted and rebuilt."
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -81,6 +83,28 @@ def test_signatures_are_what_datasketch_computes_one_update_at_a_time():
     # a stored signature comes back as a LeanMinHash of the recorded scheme, comparable as before
     restored = dedup.lean_minhash(np.frombuffer(sigs[0].tobytes(), dtype=np.uint32))
     assert restored.scheme == "affine32" and restored.jaccard(dedup.lean_minhash(sigs[0])) == 1.0
+
+
+def test_every_text_gets_the_sha1_of_its_words_in_a_batch_mixing_ascii_and_other_text():
+    """ASCII texts take a fast bytes path, the others the regex path: both must give the scheme's words
+    (NFKC, casefolded, runs of word characters) and their SHA-1 hashes, each text in its place."""
+    texts = [
+        "Fever, COUGH and_rash\tfor 3 days!",
+        "Ménière's disease: vertigo ≥ 2 episodes – tinnitus",
+        "",
+        "BP 140/90 mmHg; HR 110 bpm",
+        "ﬁbrosis of the lung (NFKC: fi), 5 µg daily",
+        "   ",
+        "one",
+        "Ｆｕｌｌ-width ＬＥＴＴＥＲＳ",
+    ]
+    hashes, offsets = dedup.shingle_hashes(texts, 1)  # one-word shingles are the word hashes themselves
+    for i, text in enumerate(texts):
+        expected = [
+            int.from_bytes(hashlib.sha1(word.encode(), usedforsecurity=False).digest()[:8], "little")
+            for word in re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+        ]
+        assert hashes[offsets[i] : offsets[i + 1]].tolist() == expected, text
 
 
 def test_the_bands_catch_pairs_at_the_threshold_where_datasketchs_default_does_not():
