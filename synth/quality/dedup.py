@@ -93,14 +93,16 @@ class _WordHashes(dict):
 
     def __missing__(self, word: str | bytes) -> int:
         data = word if isinstance(word, bytes) else word.encode()
-        value = int.from_bytes(hashlib.sha1(data, usedforsecurity=False).digest()[:8], "little")
+        if data == b"\x00":  # the separator (here, not only preset: another thread may clear the cache)
+            value = 0
+        else:
+            value = int.from_bytes(hashlib.sha1(data, usedforsecurity=False).digest()[:8], "little")
         self[word] = value
         return value
 
     def bounded(self) -> _WordHashes:
         if len(self) > 2_000_000:  # vocabularies are small; a hostile stream of new words is not
             self.clear()
-        self[_SEPARATOR] = self[_SEPARATOR.encode()] = 0
         return self
 
 
