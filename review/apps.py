@@ -9,7 +9,9 @@ class ReviewConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from review import receivers  # noqa: F401  (connects sampling to finished runs)
+        from review.corpus import register as register_revisions_for_dedup
         from synth.roles import ensure_roles
 
         # Review is the last of the apps to migrate, so every permission a role needs exists by then.
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="ensure_roles")
+        register_revisions_for_dedup()
