@@ -23,7 +23,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, Window
 from django.utils import timezone
 
 from review.models import (
@@ -78,7 +78,7 @@ def _held(reviewer, now) -> list[Assignment]:
     held = []
     active = (
         Assignment.objects.filter(reviewer=reviewer, status=Assignment.Status.ACTIVE)
-        .select_related("item__candidate__domain")
+        .select_related("item__candidate__domain", "draft")  # the page shows both: one query
         .order_by("claimed_at", "pk")
     )
     for assignment in active:
@@ -123,8 +123,11 @@ def _refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
         ReviewItem.objects.filter(pk=item.pk).update(available_at=available_at)
 
 
-def _claim_new(reviewer, now) -> Assignment | None:
-    """Claim one more open item for the reviewer: the oldest one that still needs a reviewer."""
+def _claim_new(reviewer, now, *, shown: bool = False) -> Assignment | None:
+    """Claim one more open item for the reviewer: the oldest one that still needs a reviewer.
+
+    `shown`: the item goes in front of the reviewer at once (claim_next), so time spent counts from now.
+    """
     mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
     open_items = (
         ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
@@ -156,9 +159,10 @@ def _claim_new(reviewer, now) -> Assignment | None:
     else:
         return None
     assignment = Assignment.objects.create(
-        item_id=item.pk,
+        item=item,  # the claimed row (its few loaded fields): prefetch_next returns it without a query
         reviewer=reviewer,
         lease_expires_at=now + _lease(),
+        shown_at=now if shown else None,
         pair_swapped=random.random() < 0.5,
     )
     _refresh_hint(item, [*live, assignment], now)
@@ -177,10 +181,14 @@ def claim_next(reviewer) -> ReviewItem | None:
             item = held[0].item  # fetched with its candidate and domain by _held
             item.assignment = held[0]
             return item
-        assignment = _claim_new(reviewer, now)
+        assignment = _claim_new(reviewer, now, shown=True)
         if assignment is None:
             return None
-        item = ReviewItem.objects.select_related("candidate__domain").get(pk=assignment.item_id)
+        # Fetched again with its item and (no) draft, as _held does: the page reads both.
+        assignment = Assignment.objects.select_related("item__candidate__domain", "draft").get(
+            pk=assignment.pk
+        )
+        item = assignment.item
         item.assignment = assignment
         return item
 
@@ -196,6 +204,14 @@ def prefetch_next(reviewer) -> ReviewItem | None:
             return None
         assignment = _claim_new(reviewer, now)
         return assignment.item if assignment else None
+
+
+def held_draft(assignment: Assignment) -> ReviewDraft | None:
+    """The reviewer's saved draft on a held item (read with the assignment by claim_next)."""
+    try:
+        return assignment.draft
+    except ReviewDraft.DoesNotExist:
+        return None
 
 
 def mark_shown(assignment: Assignment) -> None:
@@ -243,20 +259,26 @@ def submit_decision(
     comment = comment.strip()
     now = timezone.now()
     with transaction.atomic():
+        # The assignment and its item, both locked in one statement: reviewers of the same item
+        # settle it one at a time.
         assignment = (
-            Assignment.objects.select_for_update(of=("self",))
+            Assignment.objects.select_for_update(of=("self", "item"))
+            .select_related("item__candidate")
             .filter(pk=assignment_id, reviewer=reviewer)
             .first()
         )
         if assignment is None:
             raise NotYours("This item is not assigned to you. Open the review queue to get your next item.")
-        # Reviewers of the same item settle it one at a time.
-        item = (
-            ReviewItem.objects.select_for_update(of=("self",))
-            .select_related("candidate")
-            .get(pk=assignment.item_id)
+        item = assignment.item
+        # An active assignment has no standing decision (submitting and undoing switch the status in
+        # the same transaction as the decision), so only a submitted one is looked up for a repeat.
+        submitted = assignment.status == Assignment.Status.SUBMITTED
+        existing = (
+            Decision.objects.filter(assignment=assignment).select_related("revision").first()
+            if submitted
+            else None
         )
-        if existing := Decision.objects.filter(assignment=assignment).select_related("revision").first():
+        if existing:
             if _same_decision(existing, verdict, reasons, output, preference):
                 return existing  # a double click or a retried request
             raise ReviewError(
@@ -292,7 +314,7 @@ def submit_decision(
         assignment.save(update_fields=["status"])
         ReviewDraft.objects.filter(assignment=assignment).delete()  # scratch work, now decided
         if not extra:
-            _settle(item)
+            _settle(item, decision)
         return decision
 
 
@@ -335,11 +357,14 @@ def _check_reject(reasons: list[str], comment: str) -> None:
         raise ReviewError("You chose 'Other': say why in the comment.")
 
 
-def original_output(item: ReviewItem, preference: str = "") -> str:
-    """The response an edit starts from: the chosen one of a pair, otherwise the current version's."""
+def original_output(item: ReviewItem, preference: str = "", *, current_output: str | None = None) -> str:
+    """The response an edit starts from: the chosen one of a pair, otherwise the current version's.
+
+    A caller that has just read the current version passes its output, saving a query.
+    """
     if preference == Preference.REJECTED_OUTPUT:
         return item.candidate.rejected_output
-    return current_version(item)[3]
+    return current_version(item)[3] if current_output is None else current_output
 
 
 def _store_revision(item, author, instruction, task_input, output, based_on, preference="") -> ItemRevision:
@@ -354,14 +379,14 @@ def _store_revision(item, author, instruction, task_input, output, based_on, pre
         raise ReviewError(
             "The edited response cannot be empty. Write the corrected answer, or reject the item."
         )
-    number, old_instruction, old_input, _ = current_version(item)
+    number, old_instruction, old_input, old_current = current_version(item)
     if based_on is not None and based_on != number:
         raise ReviewError(
             f"This item was edited since you opened it (you edited version {based_on}; another reviewer "
             f"saved version {number}). Your text is kept below: reload the item to see the latest "
             "version, then apply your change to it."
         )
-    old_output = original_output(item, preference)
+    old_output = original_output(item, preference, current_output=old_current)
     if (instruction, task_input, output) == (old_instruction.strip(), old_input.strip(), old_output.strip()):
         raise ReviewError("You did not change anything. Change the text, or accept the item as it is.")
     next_number = (item.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -380,11 +405,15 @@ def _agreeing_key(decision: Decision) -> tuple[bool, str]:
     return decision.verdict in APPROVING_VERDICTS, decision.preference
 
 
-def _settle(item: ReviewItem) -> None:
+def _settle(item: ReviewItem, latest: Decision) -> None:
     """Once an item has the reviews it needs, agreeing verdicts decide it; disagreement goes to adjudication."""
     if item.status != ReviewItem.Status.PENDING:
         return
-    decisions = list(item.decisions.filter(extra=False).select_related("revision").order_by("created_at"))
+    if item.required_reviews == 1:
+        # A pending single-review item has no standing verdict before this one (it would be decided).
+        decisions = [latest]
+    else:
+        decisions = list(item.decisions.filter(extra=False).select_related("revision").order_by("created_at"))
     if len(decisions) < item.required_reviews:
         return
     if len({_agreeing_key(d) for d in decisions}) > 1:
@@ -439,16 +468,6 @@ def undo_last_decision(*, reviewer) -> Decision:
         return last
 
 
-def last_undoable(reviewer) -> Decision | None:
-    """The reviewer's decision an undo would take back, if it is still within the window."""
-    since = timezone.now() - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
-    return (
-        Decision.objects.filter(reviewer=reviewer, created_at__gte=since)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-
-
 def save_draft(
     *,
     reviewer,
@@ -494,9 +513,21 @@ def save_draft(
         return draft
 
 
-def reviewed_today(reviewer) -> int:
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    return Decision.objects.filter(reviewer=reviewer, created_at__gte=start).count()
+def progress(reviewer) -> tuple[int, Decision | None]:
+    """(reviewed today, the decision an undo would take back) in one query: the progress line and
+    the undo bar are on every page the reviewer sees."""
+    now = timezone.now()
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    undo_since = now - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
+    latest = (
+        Decision.objects.filter(reviewer=reviewer, created_at__gte=min(start_of_day, undo_since))
+        .annotate(today=Window(Count("pk", filter=Q(created_at__gte=start_of_day))))
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        return 0, None
+    return latest.today, latest if latest.created_at >= undo_since else None
 
 
 def left_in_queue(reviewer=None) -> int:

@@ -17,12 +17,12 @@ from review.queue import (
     ReviewError,
     claim_next,
     current_version,
-    last_undoable,
+    held_draft,
     left_in_queue,
     mark_shown,
     original_output,
     prefetch_next,
-    reviewed_today,
+    progress,
     save_draft,
     submit_decision,
     undo_last_decision,
@@ -74,14 +74,15 @@ def _page_context(
     request: ReviewerRequest, *, error: str = "", notice: str = "", form_data=None, open_panel: str = ""
 ) -> dict:
     item = claim_next(request.user)
+    today, undoable = progress(request.user)
     context = {
+        "reviewed_today": today,
+        "undoable": undoable,
         "item": item,
         "error": error,
         "notice": notice,
         "reject_reasons": RejectReason.choices,
-        "reviewed_today": reviewed_today(request.user),
         "left_in_queue": left_in_queue(),
-        "undoable": last_undoable(request.user),
         "draft_restored": False,
     }
     if item is None:
@@ -92,7 +93,7 @@ def _page_context(
     number, instruction, task_input, output = current_version(item)
     version = {"number": number, "instruction": instruction, "input": task_input, "output": output}
     if form_data is None:
-        draft = ReviewDraft.objects.filter(assignment=assignment).first()
+        draft = held_draft(assignment)
         if draft is not None:
             form_data, open_panel = _draft_data(draft), draft.panel
             context["draft_restored"] = True
@@ -100,7 +101,7 @@ def _page_context(
     preference = form_data.get("preference", "")
     if item.candidate.is_pair:
         context["responses"] = _responses(item)
-    edit_before = {**version, "output": original_output(item, preference)}
+    edit_before = {**version, "output": original_output(item, preference, current_output=output)}
     edit_values = {
         name: form_data.get(name) or edit_before[name] for name in ("instruction", "input", "output")
     }
@@ -196,11 +197,11 @@ def draft(request: ReviewerRequest, pk: int) -> HttpResponse:
         context["draft_error"] = str(error)
         return render(request, TEMPLATE + "#draft-status", context, status=409)
     item = saved.assignment.item
-    _, instruction, task_input, _ = current_version(item)
+    _, instruction, task_input, output = current_version(item)
     before = {
         "instruction": instruction,
         "input": task_input,
-        "output": original_output(item, saved.preference),
+        "output": original_output(item, saved.preference, current_output=output),
     }
     after = {"instruction": saved.instruction, "input": saved.input, "output": saved.output}
     context.update(saved_at=saved.updated_at, diff=edit_diff(before=before, after=after))

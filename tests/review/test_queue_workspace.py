@@ -11,6 +11,7 @@ from review.queue import (
     claim_next,
     current_version,
     prefetch_next,
+    progress,
     save_draft,
     submit_decision,
     undo_last_decision,
@@ -231,3 +232,21 @@ def test_a_non_pair_refuses_a_preference(review_items, physician):
     assignment = held(physician)
     with pytest.raises(ReviewError, match="not a preference pair"):
         submit_decision(reviewer=physician, assignment_id=assignment.pk, verdict="accept", preference="tie")
+
+
+def test_progress_counts_todays_decisions_and_offers_only_a_recent_one_for_undo(
+    review_items, physician, settings
+):
+    assert progress(physician) == (0, None)
+    first = submit_decision(reviewer=physician, assignment_id=held(physician).pk, verdict="accept")
+    second = submit_decision(
+        reviewer=physician, assignment_id=held(physician).pk, verdict="reject", reasons=["unsafe"]
+    )
+    assert progress(physician) == (2, second)
+    # Once the undo window has passed: still reviewed today, nothing left to undo.
+    settings.REVIEW_UNDO_SECONDS = 0
+    assert progress(physician) == (2, None)
+    settings.REVIEW_UNDO_SECONDS = 120
+    # Yesterday's decisions do not count today.
+    Decision.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=1))
+    assert progress(physician)[0] == 1
