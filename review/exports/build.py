@@ -6,11 +6,15 @@ manifest.json holding counts, settings, each file's SHA-256 and the snapshot tim
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import shutil
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings as django_settings
@@ -98,6 +102,23 @@ def build_export(export: Export, *, destination: Path | None = None) -> Export:
     return export
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while records stream through.
+
+    A million records allocate tens of millions of dicts, lists and strings; each allocation burst
+    triggers collections that scan every object the process holds (Django, the app, the libraries),
+    which halved the export's speed. Records are trees, freed by reference counting as soon as their
+    page is written, so memory stays flat without the collector; it runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _fail(export: Export, message: str) -> None:
     Export.objects.filter(pk=export.pk).update(
         status=Export.Status.FAILED, error=message, finished_at=timezone.now()
@@ -113,26 +134,30 @@ def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
     format_class: type[ExportFormat] = FORMATS[parsed.format]
     schema = schema_for(parsed)
     writers: dict[str, ExportFormat] = {}
-    provenance: dict[str, Counter] = {"technique": Counter(), "teacher": Counter(), "domain": Counter()}
+    techniques, teachers, domains = Counter(), Counter(), Counter()
     reviewed = released = edited = written = 0
-    for page in record_pages(selection, parsed):
-        by_split: dict[str, list] = {}
-        for record in page:
-            by_split.setdefault(_split_of(record["id"], parsed.validation_share, parsed.seed), []).append(
-                record
-            )
-            provenance["technique"][record["technique"]] += 1
-            provenance["teacher"][f"{record['teacher']} {record['teacher_model']}".strip()] += 1
-            provenance["domain"][record["domain"]] += 1
-            reviewed += record["reviewed"]
-            released += record["released"]
-            edited += record["edited"]
-        for split, records in by_split.items():
-            if split not in writers:
-                writers[split] = format_class(folder / format_class.data_file(split), schema)
-            writers[split].write(records)
-        written += len(page)
-        Export.objects.filter(pk=export.pk).update(progress=written)
+    split_by_id = parsed.validation_share > 0
+    with _cyclic_gc_paused():
+        for page in record_pages(selection, parsed):
+            # Counted a page at a time with C-level helpers: per-record Python steps are the export's cost.
+            techniques.update(map(itemgetter("technique"), page))
+            teachers.update(map(itemgetter("teacher", "teacher_model"), page))
+            domains.update(map(itemgetter("domain"), page))
+            reviewed += sum(map(itemgetter("reviewed"), page))
+            released += sum(map(itemgetter("released"), page))
+            edited += sum(map(itemgetter("edited"), page))
+            by_split: dict[str, list] = {"train": page}
+            if split_by_id:
+                by_split = {}
+                for record in page:
+                    split = _split_of(record["id"], parsed.validation_share, parsed.seed)
+                    by_split.setdefault(split, []).append(record)
+            for split, records in by_split.items():
+                if split not in writers:
+                    writers[split] = format_class(folder / format_class.data_file(split), schema)
+                writers[split].write(records)
+            written += len(page)
+            Export.objects.filter(pk=export.pk).update(progress=written)
     if not writers:  # nothing matched: an empty train split still tells the data lead so, with its schema
         writers["train"] = format_class(folder / format_class.data_file("train"), schema)
     for writer in writers.values():
@@ -158,6 +183,10 @@ def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
         "files": [],
     }
     if format_class.dataset_card:
+        teacher_counts: Counter = Counter()
+        for (name, model), n in teachers.items():
+            teacher_counts[f"{name} {model}".strip()] += n
+        provenance = {"technique": techniques, "teacher": teacher_counts, "domain": domains}
         card = dataset_card(manifest=manifest, data_files=data_files, provenance=provenance)
         (folder / "README.md").write_text(card, encoding="utf-8")
     paths = [*data_files.values(), *(["README.md"] if format_class.dataset_card else [])]

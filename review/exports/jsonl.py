@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from review.exports.base import ExportFormat
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class JsonlFormat(ExportFormat):
@@ -19,14 +17,17 @@ class JsonlFormat(ExportFormat):
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         super().__init__(path, schema)
-        self.stream = path.open("w", encoding="utf-8", newline="\n")
+        self.stream = path.open("wb")
 
     @classmethod
     def data_file(cls, split: str) -> str:
         return f"{split}.jsonl"
 
     def write(self, records: list[dict[str, Any]]) -> None:
-        self.stream.write("".join(_encode(record) + "\n" for record in records))
+        # orjson writes compact UTF-8 JSON (what json.dumps gives with ensure_ascii=False and no spaces)
+        # in C: the stdlib encoder was most of the export's time.
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        self.stream.write(b"".join([dumps(record, option=newline) for record in records]))
         self.records += len(records)
 
     def close(self) -> None:

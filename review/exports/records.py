@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import pyarrow as pa
@@ -199,15 +200,11 @@ def select(
     return Selection(items=items, released=released, filter_counts=counts)
 
 
-def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[dict[str, Any]]]:
-    """Plain values in pages, from one streamed query (a server-side cursor on PostgreSQL): flat memory."""
-    page: list[dict[str, Any]] = []
-    for row in queryset.order_by("pk").values(*fields).iterator(chunk_size=PAGE_SIZE):
-        page.append(row)
-        if len(page) >= PAGE_SIZE:
-            yield page
-            page = []
-    if page:
+def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[tuple]]:
+    """Rows as plain tuples in pages, from one streamed query (a server-side cursor on PostgreSQL):
+    flat memory, and no model instance or per-row dict on the way."""
+    rows = queryset.order_by("pk").values_list(*fields).iterator(chunk_size=PAGE_SIZE)
+    while page := list(islice(rows, PAGE_SIZE)):
         yield page
 
 
@@ -274,45 +271,46 @@ class RecordShaper:
             return {"prompt": user, "completion": answer}
         return {"messages": [*user, *answer]}
 
-    def item(self, row: dict[str, Any], reviews: list[dict[str, str]]) -> dict[str, Any]:
-        edited = row["final_revision_id"] is not None
-        instruction, task_input = row["candidate__instruction"], row["candidate__input"]
-        preferred_field = row["final_preference"] or Preference.OUTPUT
-        if preferred_field not in (Preference.OUTPUT, Preference.REJECTED_OUTPUT):
-            preferred_field = Preference.OUTPUT  # a tie: the judge's preferred response
-        other_field = (
-            Preference.REJECTED_OUTPUT if preferred_field == Preference.OUTPUT else Preference.OUTPUT
-        )
-        chosen = row[f"candidate__{preferred_field}"]
-        rejected = row[f"candidate__{other_field}"]
+    def item(self, row: tuple, reviews: list[dict[str, str]]) -> dict[str, Any]:
+        """`row` holds ITEM_FIELDS' values, in that order."""
+        (
+            pk, verdict, preference, revision_id, instruction, task_input, output, rejected_output,
+            technique, provider, model, domain, revised_instruction, revised_input, revised_output,
+        ) = row  # fmt: skip
+        edited = revision_id is not None
+        if preference == Preference.REJECTED_OUTPUT:
+            chosen, rejected = rejected_output, output
+        else:  # the judge's preferred response (also for a tie, or a single response)
+            chosen, rejected = output, rejected_output
         if edited:
             # The physician's edit replaces the preferred response (and may correct the prompt).
-            instruction, task_input = row["final_revision__instruction"], row["final_revision__input"]
-            if not row["candidate__rejected_output"]:
-                rejected = row["candidate__output"]  # DPO from edits: the original is the rejected one
-            chosen = row["final_revision__output"]
+            instruction, task_input, chosen = revised_instruction, revised_input, revised_output
+            if not rejected_output:
+                rejected = output  # DPO from edits: the original is the rejected one
         return {
             **self.content(instruction, task_input, chosen, rejected),
-            "id": f"item-{row['pk']}",
-            "domain": row["candidate__domain__name"] or "",
-            "technique": row["candidate__technique"],
-            "teacher": row["candidate__teacher_provider"],
-            "teacher_model": row["candidate__teacher_model"],
+            "id": f"item-{pk}",
+            "domain": domain or "",
+            "technique": technique,
+            "teacher": provider,
+            "teacher_model": model,
             "reviewed": True,
             "released": False,
             "edited": edited,
-            "verdict": row["final_verdict"],
+            "verdict": verdict,
             "reviews": reviews,
         }
 
-    def released(self, row: dict[str, Any]) -> dict[str, Any]:
+    def released(self, row: tuple) -> dict[str, Any]:
+        """`row` holds CANDIDATE_FIELDS' values, in that order."""
+        pk, instruction, task_input, output, rejected_output, technique, provider, model, domain = row
         return {
-            **self.content(row["instruction"], row["input"], row["output"], row["rejected_output"]),
-            "id": f"candidate-{row['pk']}",
-            "domain": row["domain__name"] or "",
-            "technique": row["technique"],
-            "teacher": row["teacher_provider"],
-            "teacher_model": row["teacher_model"],
+            **self.content(instruction, task_input, output, rejected_output),
+            "id": f"candidate-{pk}",
+            "domain": domain or "",
+            "technique": technique,
+            "teacher": provider,
+            "teacher_model": model,
             "reviewed": False,
             "released": True,
             "edited": False,
@@ -324,9 +322,10 @@ class RecordShaper:
 def record_pages(selection: Selection, settings: ExportSettings) -> Iterator[list[dict[str, Any]]]:
     """The selected records, a page at a time: reviewed items first, then released records."""
     shaper = RecordShaper(settings)
+    no_reviews: list[dict[str, str]] = []
     for page in _pages(selection.items, ITEM_FIELDS):
-        reviews = _reviews_for(page[0]["pk"], page[-1]["pk"])
-        yield [shaper.item(row, reviews.get(row["pk"], [])) for row in page]
+        reviews = _reviews_for(page[0][0], page[-1][0])
+        yield [shaper.item(row, reviews.get(row[0], no_reviews)) for row in page]
     if selection.released is not None:
         for page in _pages(selection.released, CANDIDATE_FIELDS):
             yield [shaper.released(row) for row in page]
