@@ -230,6 +230,10 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))  # shared by web and workers
+# Exports: records read per page (memory against round trips), and how long an export's worker may go
+# silent before the export is handed to another worker and built again.
+EXPORT_PAGE_SIZE = int(os.environ.get("EXPORT_PAGE_SIZE", "5000"))
+EXPORT_LEASE_SECONDS = float(os.environ.get("EXPORT_LEASE_SECONDS", "60"))
 REVIEW_LEASE_MINUTES = int(os.environ.get("REVIEW_LEASE_MINUTES", "30"))
 REVIEW_UNDO_SECONDS = int(os.environ.get("REVIEW_UNDO_SECONDS", "120"))
 REVIEW_PROGRESS_CACHE_SECONDS = 5  # how stale the "left in the queue" count may be

@@ -352,6 +352,10 @@ class Export(models.Model):
     # Progress while building: records written out of the records the filters select.
     progress = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
+    # The worker building it extends the lease as it writes; a RUNNING export whose lease ran out lost
+    # its worker and is built again (attempts counts the builds; only the latest may finish it).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)  # of manifest.json, which holds each file's
     manifest = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)

@@ -1,7 +1,14 @@
 """Creating an export: queued from the dashboard or run from the command line, written atomically.
 
-The export is written into `<folder>.partial/` and renamed to its folder only once complete, with a
-manifest.json holding counts, settings, each file's SHA-256 and the snapshot time.
+The export is written into `<folder>.partial-<attempt>/` and renamed to its folder only once complete,
+with a manifest.json holding counts, settings, each file's SHA-256 and the snapshot time; it is marked
+ready in the same transaction. Nothing else is ever served: the download views serve ready exports only.
+
+A worker killed mid-export (kill -9, a lost machine) leaves the export RUNNING with a lease that stops
+being renewed; `watch_export` (a task re-enqueued while the export is active) and the `resume_exports`
+command queue it again, and a new attempt builds it from the start. Each build claims the export with
+a new attempt number and renews its lease only while that number is still the export's, so a worker
+that was merely slow finds out at its next page and stops: one complete export, never two.
 """
 
 from __future__ import annotations
@@ -14,11 +21,13 @@ import shutil
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from review.agreement_report import agreement_report, domain_alphas
@@ -35,20 +44,35 @@ class ExportError(Exception):
     """An export cannot be made; the message says what to fix."""
 
 
+class LeaseLost(Exception):
+    """This build's lease ran out and another attempt took the export over: stop, leave it to that one."""
+
+
 def request_export(*, created_by, **options) -> Export:
     """Queue an export with these settings (see ExportSettings); the task worker builds it."""
     try:
         parsed = ExportSettings.load(options)
     except ExportSettingsError as error:
         raise ExportError(str(error)) from None
-    from review.tasks import build_export_task
 
     with transaction.atomic():
         export = Export.objects.create(
             kind=parsed.kind, format=parsed.format, filters=parsed.stored(), created_by=created_by
         )
-        transaction.on_commit(lambda: build_export_task.enqueue(export.pk))
+        transaction.on_commit(lambda: _enqueue_build(export.pk))
     return export
+
+
+def _enqueue_build(export_id: int) -> None:
+    from review.tasks import build_export_task, watch_export
+
+    build_export_task.enqueue(export_id)
+    if watch_export.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
+        watch_export.using(run_after=timezone.now() + _lease()).enqueue(export_id)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=django_settings.EXPORT_LEASE_SECONDS)
 
 
 def export_folder(export: Export) -> Path:
@@ -74,32 +98,80 @@ def _split_of(record_id: str, share: float, seed: int) -> str:
 
 
 def build_export(export: Export, *, destination: Path | None = None) -> Export:
-    """Write the export's files. The folder appears under its final name only once complete."""
+    """Write the export's files. The folder appears under its final name only once complete.
+
+    Does nothing if the export is finished, or being built by a worker whose lease still runs."""
+    attempt = _claim(export, destination)
+    if attempt is None:
+        export.refresh_from_db()
+        return export
     try:
         parsed = ExportSettings.load({**export.filters, "kind": export.kind, "format": export.format})
     except ExportSettingsError as error:
-        _fail(export, str(error))
+        _fail(export, attempt, str(error))
         raise ExportError(str(error)) from None
     folder = destination or Path(django_settings.EXPORT_ROOT) / f"export-{export.pk}-{export.kind}"
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)  # left by a killed worker: start this export over
+    partial = folder.with_name(f"{folder.name}.partial-{attempt}")
+    for stale in folder.parent.glob(f"{folder.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a killed worker (or one that lost its lease)
     partial.mkdir(parents=True)
     try:
-        _write(export, parsed, partial)
-        if folder.exists():
-            folder.rmdir()  # only ever an empty folder: the command refuses anything else
-        os.replace(partial, folder)
+        _write(export, attempt, parsed, partial)
+        with transaction.atomic():
+            # Locked, so a worker whose lease ran out cannot finish alongside the attempt that replaced it.
+            if not Export.objects.select_for_update().filter(
+                pk=export.pk, attempts=attempt, status=Export.Status.RUNNING
+            ):
+                raise LeaseLost
+            if folder.exists():
+                if destination is None:
+                    shutil.rmtree(folder)  # renamed by an attempt killed before it could mark it ready
+                else:
+                    folder.rmdir()  # only ever an empty folder: the command refuses anything else
+            os.replace(partial, folder)
+            export.status = Export.Status.READY
+            export.file_name = str(folder) if destination else folder.name
+            export.finished_at = timezone.now()
+            export.lease_until = None
+            export.save(
+                update_fields=[
+                    *("status", "file_name", "record_count", "sha256", "manifest", "finished_at"),
+                    "lease_until",
+                ]
+            )
+    except LeaseLost:
+        shutil.rmtree(partial, ignore_errors=True)
+        export.refresh_from_db()
+        return export
     except Exception as error:
         shutil.rmtree(partial, ignore_errors=True)
-        _fail(export, str(error))
+        _fail(export, attempt, str(error))
         if isinstance(error, ExportError):
             raise
         raise ExportError(str(error)) from error
-    export.status = Export.Status.READY
-    export.file_name = str(folder) if destination else folder.name
-    export.finished_at = timezone.now()
-    export.save(update_fields=["status", "file_name", "record_count", "sha256", "manifest", "finished_at"])
     return export
+
+
+def _claim(export: Export, destination: Path | None) -> int | None:
+    """Take the export for a new build attempt: queued, or running under a lease that ran out."""
+    now = timezone.now()
+    claimable = Export.objects.filter(pk=export.pk).filter(
+        Q(status=Export.Status.QUEUED) | Q(status=Export.Status.RUNNING, lease_until__lt=now)
+    )
+    changes = {"file_name": str(destination)} if destination else {}
+    if not claimable.update(
+        status=Export.Status.RUNNING, lease_until=now + _lease(), attempts=F("attempts") + 1, **changes
+    ):
+        return None
+    return Export.objects.values_list("attempts", flat=True).get(pk=export.pk)
+
+
+def _renew(export: Export, attempt: int, **progress: int) -> None:
+    """Extend this attempt's lease (with its progress); stop if another attempt has taken over."""
+    if not Export.objects.filter(pk=export.pk, attempts=attempt, status=Export.Status.RUNNING).update(
+        lease_until=timezone.now() + _lease(), **progress
+    ):
+        raise LeaseLost
 
 
 @contextmanager
@@ -119,17 +191,16 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _fail(export: Export, message: str) -> None:
-    Export.objects.filter(pk=export.pk).update(
-        status=Export.Status.FAILED, error=message, finished_at=timezone.now()
+def _fail(export: Export, attempt: int, message: str) -> None:
+    Export.objects.filter(pk=export.pk, attempts=attempt).update(
+        status=Export.Status.FAILED, error=message, finished_at=timezone.now(), lease_until=None
     )
 
 
-def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
+def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -> None:
     snapshot = timezone.now()
     selection = select(parsed, snapshot=snapshot, domain_alphas=domain_alphas)
-    total = selection.total
-    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING, total=total, progress=0)
+    _renew(export, attempt, total=selection.total, progress=0)
 
     format_class: type[ExportFormat] = FORMATS[parsed.format]
     schema = schema_for(parsed)
@@ -157,7 +228,7 @@ def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
                     writers[split] = format_class(folder / format_class.data_file(split), schema)
                 writers[split].write(records)
             written += len(page)
-            Export.objects.filter(pk=export.pk).update(progress=written)
+            _renew(export, attempt, progress=written)
     if not writers:  # nothing matched: an empty train split still tells the data lead so, with its schema
         writers["train"] = format_class(folder / format_class.data_file("train"), schema)
     for writer in writers.values():
@@ -204,3 +275,63 @@ def _write(export: Export, parsed: ExportSettings, folder: Path) -> None:
 def export_files(export: Export) -> list[str]:
     """The export's files, relative to its folder, as its manifest lists them (plus the manifest)."""
     return [entry["path"] for entry in export.manifest.get("files", [])] + ["manifest.json"]
+
+
+# Resuming ------------------------------------------------------------------------------------------
+
+
+def resume_stalled_exports(*, export: Export | None = None) -> list[Export]:
+    """Queue again the exports whose worker died (lease ran out); a new attempt builds each one.
+
+    An export the `export` command was building is marked failed instead: the command's own process
+    died, and whoever ran it reruns it (its folder may not even be on this machine)."""
+    from review.tasks import build_export_task
+
+    now = timezone.now()
+    stalled = Export.objects.filter(status=Export.Status.RUNNING, lease_until__lt=now)
+    if export is not None:
+        stalled = stalled.filter(pk=export.pk)
+    resumed = []
+    for candidate in stalled:
+        still_stalled = Export.objects.filter(
+            pk=candidate.pk, status=Export.Status.RUNNING, lease_until__lt=now, attempts=candidate.attempts
+        )
+        if candidate.file_name and os.path.isabs(candidate.file_name):
+            still_stalled.update(
+                status=Export.Status.FAILED,
+                finished_at=now,
+                lease_until=None,
+                error="The export command building this stopped before it finished: run it again.",
+            )
+            continue
+        if not still_stalled.update(status=Export.Status.QUEUED, lease_until=None):
+            continue
+        _close_lost_tasks(candidate.pk, now)
+        build_export_task.enqueue(candidate.pk)
+        resumed.append(candidate)
+    return resumed
+
+
+def _close_lost_tasks(export_id: int, now) -> None:
+    """django-tasks-db leaves a killed worker's task RUNNING for ever: close it, saying why."""
+    from django_tasks_db.models import DBTaskResult
+
+    from review.tasks import build_export_task
+
+    for result in DBTaskResult.objects.filter(task_path=build_export_task.module_path, status="RUNNING"):
+        if result.args_kwargs.get("args") == [export_id]:
+            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
+                status="FAILED",
+                finished_at=now,
+                exception_class_path="review.exports.build.WorkerLost",
+                traceback="The worker building this export stopped renewing its lease; the export was queued again.",
+            )
+
+
+def watch_active_export(export_id: int) -> bool:
+    """Queue the export again if its worker died; True while it is still queued or running."""
+    export = Export.objects.filter(pk=export_id).first()
+    if export is None or export.status not in (Export.Status.QUEUED, Export.Status.RUNNING):
+        return False
+    resume_stalled_exports(export=export)
+    return True

@@ -14,13 +14,12 @@ from itertools import islice
 from typing import Any
 
 import pyarrow as pa
+from django.conf import settings as django_settings
 from django.db.models import Q, QuerySet
 
 from review.exports.settings import ExportSettings
 from review.models import APPROVING_VERDICTS, Adjudication, Decision, Preference, ReviewItem, Verdict
 from synth.models import Candidate
-
-PAGE_SIZE = 5000
 
 ITEM_FIELDS = (
     "pk",
@@ -203,8 +202,9 @@ def select(
 def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[tuple]]:
     """Rows as plain tuples in pages, from one streamed query (a server-side cursor on PostgreSQL):
     flat memory, and no model instance or per-row dict on the way."""
-    rows = queryset.order_by("pk").values_list(*fields).iterator(chunk_size=PAGE_SIZE)
-    while page := list(islice(rows, PAGE_SIZE)):
+    size = django_settings.EXPORT_PAGE_SIZE
+    rows = queryset.order_by("pk").values_list(*fields).iterator(chunk_size=size)
+    while page := list(islice(rows, size)):
         yield page
 
 

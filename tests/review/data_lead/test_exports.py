@@ -165,10 +165,8 @@ def test_a_dpo_dataset_folder_loads_in_trl_preference_format(double_reviewed_pai
     assert len(dataset) == 3
 
 
-def test_parquet_is_written_in_row_groups_with_the_schema(double_reviewed, monkeypatch):
-    from review.exports import records
-
-    monkeypatch.setattr(records, "PAGE_SIZE", 2)
+def test_parquet_is_written_in_row_groups_with_the_schema(double_reviewed, settings):
+    settings.EXPORT_PAGE_SIZE = 2
     path = folder_of(export(format="parquet")) / "train.parquet"
     parquet = pq.ParquetFile(path)
     assert parquet.metadata.num_rows == 4 and parquet.num_row_groups == 2
