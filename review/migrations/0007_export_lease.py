@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("review", "0005_export_formats_progress"),
+        ("review", "0006_claim_hint"),
     ]
 
     operations = [
