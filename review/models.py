@@ -334,6 +334,7 @@ class Export(models.Model):
         JSONL = "jsonl", "JSON Lines"
         PARQUET = "parquet", "Parquet"
         HF = "hf", "Hugging Face dataset folder"
+        CSV = "csv", "CSV (spreadsheet)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -23,7 +23,7 @@ class ExportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["sft", "dpo"] = "sft"
-    format: Literal["jsonl", "parquet", "hf"] = "jsonl"
+    format: Literal["jsonl", "parquet", "hf", "csv"] = "jsonl"
     # SFT: TRL's conversational `messages`, conversational prompt/completion, or Alpaca columns.
     sft_style: Literal["messages", "prompt_completion", "alpaca"] = "messages"
     # DPO: also turn a physician's edit of a single response into a pair (edited = chosen).
@@ -42,6 +42,13 @@ class ExportSettings(BaseModel):
     def _dates_in_order(self) -> ExportSettings:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("The start date is after the end date: swap them.")
+        return self
+
+    @model_validator(mode="after")
+    def _csv_holds_columns(self) -> ExportSettings:
+        # A spreadsheet has no message lists: CSV holds SFT records as instruction/input/output columns.
+        if self.format == "csv" and self.kind == "sft":
+            self.sft_style = "alpaca"
         return self
 
     @classmethod

@@ -158,6 +158,7 @@ def export_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     content_type = (
         {
             ".jsonl": "application/jsonl",
+            ".csv": "text/csv; charset=utf-8",
             ".parquet": "application/vnd.apache.parquet",
             ".md": "text/markdown; charset=utf-8",
             ".json": "application/json",
