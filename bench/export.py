@@ -6,8 +6,9 @@
 1. Starts a throwaway PostgreSQL server (tests/postgres_plugin.py's class), migrates, and COPY-loads the
    candidates; approved review items, assignments and decisions follow by INSERT ... SELECT.
 2. Each measurement runs in a fresh child process on that database, so its peak RSS is its own:
-   - the export as the product runs it (review.exports.build.build_export): SFT messages, JSON Lines
-     and Parquet, keyset pages of values() plus one query per page for the reviews;
+   - the export as the product runs it (review.exports.build.build_export): SFT messages as JSON
+     Lines and Parquet, and CSV (Alpaca columns), from one streamed values_list() query read in
+     pages plus one query per page for the reviews;
    - the naive baseline: the ORM loads every approved item as model instances (with its candidate,
      domain, revision and decisions), then json.dumps each record into a file.
 3. Prints records/s, peak RSS and the ratios.
@@ -103,7 +104,7 @@ def child(case: str, limit: int) -> None:
     out = Path(tempfile.mkdtemp(prefix="bench-export-"))
     before = peak_rss_mb()
     started = time.perf_counter()
-    if case in ("jsonl", "parquet"):
+    if case in ("jsonl", "parquet", "csv"):
         export = Export.objects.create(kind="sft", format=case, filters={})
         build_export(export, destination=out / "export")
         records = export.record_count
@@ -194,7 +195,8 @@ def main() -> None:
         setup_django(server.url)
         load(args.records)
         results = {
-            case: measure(server.url, case, args.baseline_records) for case in ("jsonl", "parquet", "naive")
+            case: measure(server.url, case, args.baseline_records)
+            for case in ("jsonl", "parquet", "csv", "naive")
         }
     finally:
         server.stop()
@@ -205,6 +207,7 @@ def main() -> None:
         label = {
             "jsonl": "export, JSON Lines",
             "parquet": "export, Parquet",
+            "csv": "export, CSV",
             "naive": "naive: ORM load all + json.dumps",
         }[case]
         print(
