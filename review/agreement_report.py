@@ -28,15 +28,19 @@ from synth.models import Candidate, Domain
 
 VERDICTS = ("accept", "edit", "reject")
 OUTCOMES = np.array(["approve", "reject"], dtype=object)
+# A pair's preference, for items approved with one: Preference's values, "neither" being a reject.
+PREFERENCES = np.array(["output", "rejected_output", "tie"], dtype=object)
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20260101
 
 
 @dataclass
 class Profiles:
-    """Counts of items by verdict pattern: rows of (approving reviews, rejecting reviews) and their weights."""
+    """Counts of items by verdict pattern: rows of (approving reviews, rejecting reviews) and their weights
+    (or, with `outcomes=PREFERENCES`, of reviews preferring each response of a pair)."""
 
-    counts: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    counts: dict[tuple[int, ...], int] = field(default_factory=lambda: defaultdict(int))
+    outcomes: np.ndarray = field(default_factory=lambda: OUTCOMES)
 
     def add(self, approve: int, reject: int, items: int) -> None:
         self.counts[(approve, reject)] += items
@@ -47,7 +51,7 @@ class Profiles:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         patterns = sorted(self.counts)
-        return np.array(patterns, dtype=float).reshape(-1, 2), np.array(
+        return np.array(patterns, dtype=float).reshape(-1, len(self.outcomes)), np.array(
             [self.counts[p] for p in patterns], dtype=float
         )
 
@@ -55,7 +59,7 @@ class Profiles:
         if not self.counts:
             return float("nan")
         rows, weights = self.arrays()
-        return alpha_from_value_counts(rows, OUTCOMES, weights=weights)
+        return alpha_from_value_counts(rows, self.outcomes, weights=weights)
 
     def percent_agreement(self) -> float:
         rows, weights = self.arrays()
@@ -71,7 +75,7 @@ class Profiles:
         if with_interval and self.counts:
             rows, weights = self.arrays()
             low, high = bootstrap_alpha_ci(
-                rows, OUTCOMES, weights, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
+                rows, self.outcomes, weights, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
             )
         return {
             "items": self.items,
@@ -145,6 +149,29 @@ def _pair_rows(domains: Sequence[str] | None) -> list[tuple]:
           ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id AND b.undone_at IS NULL{joins}
         WHERE a.undone_at IS NULL{where}
         GROUP BY a.reviewer_id, b.reviewer_id, a.verdict, b.verdict
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _preference_rows(domains: Sequence[str] | None) -> list[tuple]:
+    """(reviews preferring output, rejected_output, tie; items) for pair items approved by two or more
+    reviews with a preference."""
+    joins, where, params = _scope(domains, "d.item_id")
+    sql = f"""
+        SELECT p.output, p.rejected, p.tie, COUNT(*)
+        FROM (
+            SELECT d.item_id,
+                   SUM(CASE WHEN d.preference = 'output' THEN 1 ELSE 0 END) AS output,
+                   SUM(CASE WHEN d.preference = 'rejected_output' THEN 1 ELSE 0 END) AS rejected,
+                   SUM(CASE WHEN d.preference = 'tie' THEN 1 ELSE 0 END) AS tie
+            FROM {_table(Decision)} d{joins}
+            WHERE d.undone_at IS NULL AND d.preference IN ('output', 'rejected_output', 'tie'){where}
+            GROUP BY d.item_id
+            HAVING COUNT(*) >= 2
+        ) p
+        GROUP BY p.output, p.rejected, p.tie
     """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -225,6 +252,10 @@ def agreement_report(*, domains: Sequence[str] | None = None, with_intervals: bo
         if day is not None:
             by_week[_week(day)].add(approving, rejecting, items)
 
+    preferences = Profiles(outcomes=PREFERENCES)
+    for output, rejected, tie, items in _preference_rows(domains):
+        preferences.counts[(output, rejected, tie)] += items
+
     names = dict(get_user_model().objects.values_list("pk", get_user_model().USERNAME_FIELD))
     pairs = _pairs(_pair_rows(domains), names)
     reviewers = _reviewers(_reviewer_rows(domains), _adjudication_rows(domains), names)
@@ -236,6 +267,11 @@ def agreement_report(*, domains: Sequence[str] | None = None, with_intervals: bo
         "over_time": [{"week": k, **v.summary(with_interval=False)} for k, v in sorted(by_week.items())],
         "pairs": pairs,
         "reviewers": reviewers,
+        "preferences": {
+            "definition": "Agreement on which response of a preference pair is better (either, or a tie); "
+            "pair items two or more reviewers approved.",
+            **preferences.summary(with_interval=with_intervals),
+        },
         "domains": list(domains or []),
     }
 

@@ -42,6 +42,11 @@ class Command(BaseCommand):
             for name, row in report[key].items():
                 low, high = row["alpha_ci"] or [None, None]
                 lines.append(f"{name:<28} {row['items']:>7} {_f(row['alpha']):>7} {_f(low):>8}-{_f(high):<8}")
+        prefs = report["preferences"]
+        lines.append(
+            f"\nPreference pairs: alpha {_f(prefs['alpha'])}, percent agreement "
+            f"{_f(prefs['percent_agreement'])}, {prefs['items']} items ({prefs['definition']})"
+        )
         lines.append(f"\n{'Week of':<28} {'items':>7} {'alpha':>7}")
         lines += [f"{p['week']:<28} {p['items']:>7} {_f(p['alpha']):>7}" for p in report["over_time"]]
         lines.append(f"\n{'Reviewer pair':<40} {'items':>7} {'kappa':>7} {'agree':>7}")
