@@ -560,7 +560,7 @@ def test_the_dispatcher_retries_a_reply_slower_than_the_timeout(
 
     assert outcome.ok
     assert [a.reason for a in outcome.attempts] == ["timeout", ""]
-    assert time.monotonic() - started < 3.0  # the retry's answer came before the slow one would have
+    assert time.monotonic() - started < 4.0  # the retry's answer came before the slow one would have
 
 
 def test_the_dispatcher_re_asks_after_malformed_json(server: ScriptedServer) -> None:
