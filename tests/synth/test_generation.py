@@ -124,6 +124,7 @@ def test_the_configured_share_of_passed_candidates_lands_in_the_review_queue(lau
         domains=[Domain.objects.get(slug="infectious-disease")],
     )
     run.refresh_from_db()
+    assert run.status == GenerationRun.Status.COMPLETED, run.error
     passed = run.candidates.filter(status=Candidate.Status.PASSED).count()
     sampled = ReviewItem.objects.filter(batch__run=run)
     # Half, rounded half up (Python's round() would send 2 of 5, not 3), and never none of some.
