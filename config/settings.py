@@ -135,6 +135,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # before its chunk is handed to another worker.
 GENERATION_CHUNK_SIZE = int(os.environ.get("GENERATION_CHUNK_SIZE", "25"))
 GENERATION_LEASE_SECONDS = float(os.environ.get("GENERATION_LEASE_SECONDS", "60"))
+# Batch-mode runs: the first wait before asking a provider whether a batch has ended, and the longest.
+BATCH_POLL_SECONDS = float(os.environ.get("BATCH_POLL_SECONDS", "30"))
+BATCH_POLL_MAX_SECONDS = float(os.environ.get("BATCH_POLL_MAX_SECONDS", "600"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

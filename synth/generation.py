@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from synth.batches import BATCH_PRICE_FACTOR, BATCH_PROVIDERS, batch_refusal, open_batches, sweep_batches
 from synth.models import (
     Candidate,
     DiscardedText,
@@ -79,6 +80,7 @@ def launch_run(
     sample_rate: float,
     domains: list[Domain] | None = None,
     options: dict | None = None,
+    use_batch_api: bool = False,
     created_by=None,
     enqueue: bool = True,
     fill_gaps: bool = False,
@@ -91,6 +93,8 @@ def launch_run(
         raise GenerationError(f"Ask for between 1 and {MAX_RUN_SIZE:,} candidates.")
     if not 0 <= sample_rate <= 1:
         raise GenerationError("The review sample must be between 0 % and 100 %.")
+    if use_batch_api and (refusal := batch_refusal(teacher)):
+        raise GenerationError(refusal)
     try:
         client_for(teacher)  # fails now, with the variable to set, rather than in the worker
     except TeacherError as error:
@@ -121,6 +125,7 @@ def launch_run(
             requested_count=requested_count,
             sample_rate=sample_rate,
             options=options,
+            use_batch_api=use_batch_api,
             created_by=created_by,
         )
         run.domains.set(domains or [])
@@ -150,6 +155,10 @@ def cancel_run(run: GenerationRun) -> bool:
     cancelled = GenerationRun.objects.filter(pk=run.pk, status__in=GenerationRun.ACTIVE_STATUSES).update(
         status=GenerationRun.Status.CANCELLED, finished_at=timezone.now()
     )
+    if cancelled and run.use_batch_api:
+        from synth.tasks import cancel_batches
+
+        transaction.on_commit(lambda: cancel_batches.enqueue(run.pk))  # stop the provider billing
     return cancelled == 1
 
 
@@ -161,7 +170,9 @@ class CostEstimate:
     cost: Decimal
 
 
-def estimate_cost(*, teacher: Teacher, technique: str, requested_count: int) -> CostEstimate:
+def estimate_cost(
+    *, teacher: Teacher, technique: str, requested_count: int, use_batch_api: bool = False
+) -> CostEstimate:
     """What a run will roughly cost, from the technique's calls per record and typical prompt sizes."""
     profile = TECHNIQUES[technique]
     calls = math.ceil(requested_count * profile.calls_per_record)
@@ -170,6 +181,8 @@ def estimate_cost(*, teacher: Teacher, technique: str, requested_count: int) -> 
     cost = (
         input_tokens * teacher.price_input_per_mtok + output_tokens * teacher.price_output_per_mtok
     ) / Decimal(1_000_000)
+    if use_batch_api:
+        cost *= BATCH_PRICE_FACTOR
     return CostEstimate(calls, input_tokens, output_tokens, cost.quantize(Decimal("0.0001")))
 
 
@@ -256,6 +269,12 @@ class _ChunkDriver:
         self.failure = ""
         self.exhausted = False
         self.last_heartbeat = timezone.now()
+        # Batch mode: calls waiting to go into the chunk's next provider batch, and their futures,
+        # which resolve only when a later run of the chunk finds the batch's recorded results.
+        self.batch_mode = run.use_batch_api
+        self.batch_calls: list[tuple[Teacher, Call]] = []
+        self.placeholders: set[concurrent.futures.Future] = set()
+        self.parked = False
 
     @property
     def remaining(self) -> int:
@@ -269,12 +288,15 @@ class _ChunkDriver:
                 dispatcher.close()
         if self.failure:
             _fail(self.run, self.chunk, self.failure)
+        elif self.parked:
+            return  # waits for its provider batch; collecting it hands the chunk back (synth/batches.py)
         elif self.remaining <= 0 or self.exhausted:
             RunChunk.objects.filter(pk=self.chunk.pk).update(status=RunChunk.Status.DONE, lease_until=None)
 
     def _loop(self) -> None:
         next_number = 0
-        parallel = max(1, self.run.teacher.concurrency)
+        # In batch mode every step the chunk needs starts at once, so its calls share one batch.
+        parallel = MAX_RUN_SIZE if self.batch_mode else max(1, self.run.teacher.concurrency)
         while not self.failure:
             if not self._still_running():
                 return
@@ -291,6 +313,9 @@ class _ChunkDriver:
                 if self.failure:
                     return
             if not self.active:
+                return
+            if self.batch_mode and self.pending and all(f in self.placeholders for f in self.pending):
+                self._park()  # every step waits for answers only a provider batch will bring
                 return
             done, _ = concurrent.futures.wait(
                 list(self.pending), timeout=1.0, return_when=concurrent.futures.FIRST_COMPLETED
@@ -329,9 +354,11 @@ class _ChunkDriver:
             return
 
     def _submit(self, call: Call) -> concurrent.futures.Future:
-        answered = TeacherCall.objects.filter(
-            run=self.run, key=call.key, status=TeacherCall.Status.OK
-        ).first()
+        answered = (
+            TeacherCall.objects.filter(run=self.run, key=call.key, status=TeacherCall.Status.OK)
+            .select_related("batch")
+            .first()
+        )
         if answered is not None:
             # Paid for before (by a worker that died before storing the step): not asked again.
             future: concurrent.futures.Future = concurrent.futures.Future()
@@ -340,11 +367,47 @@ class _ChunkDriver:
                 model=answered.model,
                 text=answered.response_text,
                 data=answered.data,
+                batch=answered.batch.provider_batch_id if answered.batch_id else "",
             )
             attempt = Attempt(0, answered.request, ok=True, text=answered.response_text, cached=True)
             future.set_result(Outcome(call, [attempt], completion=completion))
             return future
+        if self.batch_mode and (teacher := self._teacher(call)).provider in BATCH_PROVIDERS:
+            return self._via_batch(teacher, call)
         return self._dispatcher(call.teacher).submit(call)
+
+    def _teacher(self, call: Call) -> Teacher:
+        if not call.teacher or call.teacher == self.run.teacher.name:
+            return self.run.teacher
+        return Teacher.objects.get(name=call.teacher)
+
+    def _via_batch(self, teacher: Teacher, call: Call) -> concurrent.futures.Future:
+        """A call a provider batch answered with a failure is that failure; any other waits for one."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        failed = (
+            TeacherCall.objects.filter(run=self.run, key=call.key, batch__isnull=False)
+            .exclude(status=TeacherCall.Status.OK)
+            .first()
+        )
+        if failed is not None:
+            error = TeacherError(
+                failed.message, permanent=True, reason=failed.reason, raw=failed.response_text
+            )
+            attempt = Attempt(
+                0, failed.request, ok=False, reason=failed.reason, message=failed.message, cached=True
+            )
+            future.set_result(Outcome(call, [attempt], error=error))
+            return future
+        self.batch_calls.append((teacher, call))
+        self.placeholders.add(future)
+        return future
+
+    def _park(self) -> None:
+        grouped: dict[Teacher, list[Call]] = {}
+        for teacher, call in self.batch_calls:
+            grouped.setdefault(teacher, []).append(call)
+        open_batches(chunk=self.chunk, calls=grouped)
+        self.parked = True
 
     def _dispatcher(self, teacher_name: str) -> Dispatcher:
         teacher = self.run.teacher if not teacher_name else Teacher.objects.get(name=teacher_name)
@@ -573,6 +636,8 @@ def watch_active_run(run_id: int) -> bool:
     if run is None or not run.is_active:
         return False
     resume_stalled_runs(run=run)
+    if run.use_batch_api:
+        sweep_batches(run)
     return True
 
 

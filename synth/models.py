@@ -153,6 +153,11 @@ class GenerationRun(models.Model):
     requested_count = models.PositiveIntegerField()
     sample_rate = models.FloatField(help_text="Share of candidates that pass the gate sent to review.")
     options = models.JSONField(default=dict, blank=True)
+    use_batch_api = models.BooleanField(
+        "use the provider's batch API",
+        default=False,
+        help_text="OpenAI Batch or Anthropic Message Batches: half the price, results within a day.",
+    )
     status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
@@ -300,6 +305,7 @@ class RunChunk(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting for a provider batch"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
@@ -320,6 +326,50 @@ class RunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.run_id} chunk {self.index}"
+
+
+class ProviderBatch(models.Model):
+    """A set of a chunk's calls sent as one OpenAI Batch or Anthropic Message Batch (synth/batches.py)."""
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing", "Being submitted"
+        SUBMITTED = "submitted", "Submitted, waiting for results"
+        COLLECTED = "collected", "Results collected"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATUSES = (Status.PREPARING, Status.SUBMITTED)
+
+    run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="batches")
+    chunk = models.ForeignKey(RunChunk, on_delete=models.CASCADE, related_name="batches")
+    teacher = models.ForeignKey(Teacher, on_delete=models.PROTECT, related_name="batches")
+    status = models.CharField(max_length=20, choices=Status, default=Status.PREPARING)
+    # The provider's ids, each saved the moment the provider returns it, before anything else happens.
+    input_file_id = models.CharField(max_length=200, blank=True)  # OpenAI only
+    provider_batch_id = models.CharField(max_length=200, blank=True)
+    provider_status = models.CharField(max_length=50, blank=True)
+    # {custom_id: {"key", "messages", "template", "schema", "temperature", "max_tokens", "seed"}}
+    requests = models.JSONField(default=dict)
+    request_count = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)  # the provider's request counts, last seen
+    submit_attempts = models.PositiveIntegerField(default=0)
+    polls = models.PositiveIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)  # also the claim of the task checking it
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        verbose_name_plural = "provider batches"
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} chunk batch {self.provider_batch_id or self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class TeacherCall(models.Model):
@@ -345,6 +395,10 @@ class TeacherCall(models.Model):
     output_tokens = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
     latency_ms = models.PositiveIntegerField(default=0)
+    # Set when the call went through a provider batch; its cost is then at the batch discount.
+    batch = models.ForeignKey(
+        ProviderBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -353,7 +407,9 @@ class TeacherCall(models.Model):
             # One paid, usable answer per call: a resumed run reuses it instead of asking again.
             models.UniqueConstraint(
                 fields=["run", "key"], condition=models.Q(status="ok"), name="one_answer_per_call"
-            )
+            ),
+            # A batch's results are collected once, however often the collection is resumed.
+            models.UniqueConstraint(fields=["batch", "key"], name="one_result_per_batch_request"),
         ]
 
     def __str__(self) -> str:

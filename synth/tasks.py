@@ -1,8 +1,11 @@
 """Background tasks (Django's Tasks framework; django-tasks-db's db_worker runs them)."""
 
+from datetime import timedelta
+
 from django.tasks import task
 from django.utils import timezone
 
+from synth.batches import advance_batch, cancel_run_batches
 from synth.generation import _lease, execute_chunk, watch_active_run
 
 
@@ -19,3 +22,17 @@ def watch_run(run_id: int) -> None:
     django-tasks-db neither retries tasks nor notices a killed worker, so this is the sweeper."""
     if watch_active_run(run_id):
         watch_run.using(run_after=timezone.now() + _lease()).enqueue(run_id)
+
+
+@task()
+def check_batch(batch_id: int) -> None:
+    """Submit a provider batch, or poll it, or collect its results; poll again later while it runs."""
+    delay = advance_batch(batch_id)
+    if delay is not None and check_batch.get_backend().supports_defer:
+        check_batch.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(batch_id)
+
+
+@task()
+def cancel_batches(run_id: int) -> None:
+    """A cancelled run's provider batches are cancelled at the provider too."""
+    cancel_run_batches(run_id)

@@ -39,6 +39,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
                 domains=list(form.cleaned_data["domains"]),
                 options=form.options(),
                 fill_gaps=form.cleaned_data["fill_gaps"],
+                use_batch_api=form.cleaned_data["use_batch_api"],
                 created_by=request.user,
             )
         except GenerationError as error:
@@ -69,10 +70,14 @@ def _estimate(form: LaunchRunForm):
         teacher, technique, count = Teacher.objects.first(), "self_instruct", 20
     if not (teacher and technique and count):
         return None
+    batch = bool(data.get("use_batch_api"))
     return {
         "teacher": teacher,
         "count": count,
-        **vars(estimate_cost(teacher=teacher, technique=technique, requested_count=count)),
+        "batch": batch,
+        **vars(
+            estimate_cost(teacher=teacher, technique=technique, requested_count=count, use_batch_api=batch)
+        ),
     }
 
 
@@ -87,6 +92,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run,
         "chunks_total": run.chunks.count(),
         "chunks_done": run.chunks.filter(status=RunChunk.Status.DONE).count(),
+        "batches": run.batches.select_related("chunk", "teacher") if run.use_batch_api else [],
         "failures": run.calls.filter(status="failed").values("reason").annotate(n=Count("pk")).order_by("-n"),
     }
     return render(request, template, context)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import anthropic
 from anthropic.types import Message as AnthropicMessage
+from anthropic.types.messages import MessageBatchIndividualResponse
 
 from synth.teachers.base import (
+    BatchRequest,
+    BatchResult,
+    BatchState,
     Completion,
     Message,
     Schema,
@@ -19,7 +25,7 @@ from synth.teachers.base import (
     reason_for_status,
     retry_after_seconds,
 )
-from synth.teachers.endpoint import REDIRECT_HINTS
+from synth.teachers.endpoint import REDIRECT_HINTS, UnsafeEndpoint, check_endpoint
 
 # The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
 # errors it may retry. Every other 4xx means the request or the account needs fixing first.
@@ -34,6 +40,18 @@ STATUS_HINTS = {
     408: "the server timed out",
     429: "the server is rate limiting requests",
     529: "the server is overloaded",
+}
+
+# An errored batch request's error type, as the reason its call is recorded with.
+ERROR_REASONS = {
+    "invalid_request_error": "rejected",
+    "authentication_error": "rejected",
+    "permission_error": "rejected",
+    "not_found_error": "rejected",
+    "request_too_large": "rejected",
+    "rate_limit_error": "rate_limited",
+    "overloaded_error": "overloaded",
+    "api_error": "server_error",
 }
 
 CUT_OFF_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"})
@@ -82,21 +100,9 @@ class AnthropicTeacher:
         seed: int | None = None,
     ) -> Completion:
         del seed  # the Messages API has no sampling seed
-        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
-        arguments: dict[str, Any] = {
-            "model": self.model,
-            "messages": [
-                {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
-            ],
-            "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
-            # anthropic 2.x dropped temperature from create()'s arguments; the API still takes it.
-            "extra_body": {"temperature": self.temperature if temperature is None else temperature},
-        }
-        if system:
-            arguments["system"] = system
-        if schema is not None:
-            arguments["tools"] = [{"name": schema.name, "input_schema": schema.json_schema}]
-            arguments["tool_choice"] = {"type": "tool", "name": schema.name}
+        arguments = self._params(messages, schema=schema, max_tokens=max_tokens)
+        # anthropic 2.x dropped temperature from create()'s arguments; the API still takes it.
+        arguments["extra_body"] = {"temperature": self.temperature if temperature is None else temperature}
         started = time.monotonic()
         try:
             response = self._client.messages.create(**arguments)
@@ -119,6 +125,123 @@ class AnthropicTeacher:
                 raise
         # Raised outside the except block so the SDK's exception, whose request still carries the API
         # key in its headers, does not travel along as __context__.
+        raise error
+
+    def _params(
+        self, messages: list[Message], *, schema: Schema | None, max_tokens: int | None
+    ) -> dict[str, Any]:
+        """The request's parameters, the same for a live call and a batch request (but temperature)."""
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": [
+                {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
+            ],
+            "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
+        }
+        if system:
+            params["system"] = system
+        if schema is not None:
+            params["tools"] = [{"name": schema.name, "input_schema": schema.json_schema}]
+            params["tool_choice"] = {"type": "tool", "name": schema.name}
+        return params
+
+    # Message Batches --------------------------------------------------------------------------------
+
+    def submit_batch(
+        self,
+        requests: list[BatchRequest],
+        *,
+        label: str,
+        file_id: str = "",
+        remember_file: Callable[[str], None] = lambda file_id: None,
+        retry: bool = False,
+    ) -> str:
+        """Create the batch; its id. (Message Batches take the requests inline: no file, no metadata.)"""
+        del label, file_id, remember_file, retry
+        batch_requests = []
+        for request in requests:
+            params = self._params(request.messages, schema=request.schema, max_tokens=request.max_tokens)
+            params["temperature"] = self.temperature if request.temperature is None else request.temperature
+            batch_requests.append({"custom_id": request.custom_id, "params": params})
+        try:
+            return self._client.messages.batches.create(requests=batch_requests).id
+        except anthropic.APIError as exc:
+            error = self._error_for(exc)
+        raise error
+
+    def batch_state(self, batch_id: str) -> BatchState:
+        try:
+            batch = self._client.messages.batches.retrieve(batch_id)
+        except anthropic.APIError as exc:
+            error = self._error_for(exc)
+        else:
+            return BatchState(
+                ended=batch.processing_status == "ended",
+                status=batch.processing_status,
+                counts=batch.request_counts.model_dump(),
+            )
+        raise error
+
+    def batch_results(self, batch_id: str, schemas: dict[str, Schema | None]) -> Iterator[BatchResult]:
+        try:
+            batch = self._client.messages.batches.retrieve(batch_id)
+            # The results live at a URL the server names: checked like a base URL before it is fetched.
+            if batch.results_url and urlsplit(batch.results_url).scheme:
+                try:
+                    check_endpoint(batch.results_url)
+                except UnsafeEndpoint as unsafe:
+                    raise TeacherError(
+                        f"The batch's results URL cannot be fetched: {unsafe}", permanent=True
+                    ) from None
+            lines = list(self._client.messages.batches.results(batch_id))
+        except anthropic.APIError as exc:
+            error = self._error_for(exc)
+        else:
+            for line in lines:
+                yield self._batch_result(line, schemas)
+            return
+        raise error
+
+    def _batch_result(
+        self, line: MessageBatchIndividualResponse, schemas: dict[str, Schema | None]
+    ) -> BatchResult:
+        result, outcome = BatchResult(line.custom_id), line.result
+        if outcome.type == "succeeded":
+            try:
+                result.completion = self._completion(
+                    outcome.message, schema=schemas.get(line.custom_id), latency_ms=0
+                )
+            except TeacherError as unusable:
+                unusable.usage = self._usage(outcome.message)
+                result.error = unusable
+        elif outcome.type == "errored":
+            detail = outcome.error.error
+            result.error = TeacherError(
+                f"The teacher could not answer this request of the batch ({detail.type}): "
+                f"{detail.message.rstrip('.')}.",
+                permanent=True,
+                reason=ERROR_REASONS.get(detail.type, "batch_error"),
+            )
+        elif outcome.type == "expired":
+            result.error = TeacherError(
+                "The request expired before the teacher answered it (a batch ends after 24 hours).",
+                permanent=True,
+                reason="expired",
+            )
+        else:
+            result.error = TeacherError(
+                "The request was cancelled with its batch.", permanent=True, reason="cancelled"
+            )
+        return result
+
+    def cancel_batch(self, batch_id: str) -> None:
+        try:
+            self._client.messages.batches.cancel(batch_id)
+        except anthropic.APIError as exc:
+            error = self._error_for(exc)
+        else:
+            return
         raise error
 
     def _completion(

@@ -142,3 +142,54 @@ def reason_for_status(status: int) -> str:
     if status == 408:
         return "timeout"
     return "rejected"
+
+
+# Provider batch APIs (OpenAI Batch, Anthropic Message Batches): see synth/batches.py ---------------
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One call sent inside a provider batch; `custom_id` names it there, stable across resubmissions."""
+
+    custom_id: str
+    messages: list[Message]
+    schema: Schema | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """What the provider says about a batch: whether it ended, in its own words, and its counts."""
+
+    ended: bool
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str = ""  # why the batch as a whole failed (e.g. its input was refused), if it did
+
+
+@dataclass
+class BatchResult:
+    """The outcome of one batch request: a completion parsed as a live call's would be, or an error."""
+
+    custom_id: str
+    completion: Completion | None = None
+    error: TeacherError | None = None
+
+
+class BatchingTeacher(Protocol):
+    """The providers that have a batch API implement this besides `complete`."""
+
+    provider: str
+    model: str
+
+    def submit_batch(
+        self, requests: list[BatchRequest], *, label: str, file_id: str, remember_file, retry: bool
+    ) -> str: ...
+
+    def batch_state(self, batch_id: str) -> BatchState: ...
+
+    def batch_results(self, batch_id: str, schemas: dict[str, Schema | None]): ...
+
+    def cancel_batch(self, batch_id: str) -> None: ...

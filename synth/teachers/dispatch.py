@@ -251,9 +251,11 @@ class Dispatcher:
             self._expected_output = 0.8 * self._expected_output + 0.2 * usage.output_tokens
 
 
-def cached_completion(*, provider: str, model: str, text: str, data: Any) -> Completion:
-    """A reply answered before this worker started (e.g. by a worker that was killed): not paid again."""
-    return Completion(text=text, provider=provider, model=model, data=data, raw={"cached": True})
+def cached_completion(*, provider: str, model: str, text: str, data: Any, batch: str = "") -> Completion:
+    """A reply answered before this worker started (e.g. by a worker that was killed, or by a provider
+    batch, whose id `batch` is): not paid again."""
+    raw: dict[str, Any] = {"cached": True, **({"batch": batch} if batch else {})}
+    return Completion(text=text, provider=provider, model=model, data=data, raw=raw)
 
 
 __all__ = ["Attempt", "Call", "Dispatcher", "Outcome", "RetryPolicy", "cached_completion"]

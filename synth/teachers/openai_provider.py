@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
 from synth.teachers.base import (
+    BatchRequest,
+    BatchResult,
+    BatchState,
     Completion,
     Message,
     Schema,
@@ -24,6 +28,10 @@ from synth.teachers.endpoint import REDIRECT_HINTS
 # The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
 # errors it may retry. Every other 4xx means the request or the account needs fixing first.
 TEMPORARY_STATUSES = frozenset({408, 409, 429})
+
+# A batch in one of these states will not change any more; its results can be collected.
+OPENAI_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
+BATCH_LABEL = "studio_batch"  # the metadata key naming our batch, for finding it again
 
 STATUS_HINTS = {
     **REDIRECT_HINTS,
@@ -76,19 +84,9 @@ class OpenAITeacher:
         max_tokens: int | None = None,
         seed: int | None = None,
     ) -> Completion:
-        arguments: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": self.temperature if temperature is None else temperature,
-            "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
-        }
-        if seed is not None:
-            arguments["seed"] = seed  # best effort on OpenAI; vLLM honours it
-        if schema is not None:
-            arguments["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": schema.name, "schema": schema.json_schema},
-            }
+        arguments = self._arguments(
+            messages, schema=schema, temperature=temperature, max_tokens=max_tokens, seed=seed
+        )
         started = time.monotonic()
         try:
             response = self._client.chat.completions.create(**arguments)
@@ -111,6 +109,172 @@ class OpenAITeacher:
                 raise
         # Raised outside the except block so the SDK's exception, whose request still carries the API
         # key in its headers, does not travel along as __context__.
+        raise error
+
+    def _arguments(
+        self,
+        messages: list[Message],
+        *,
+        schema: Schema | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        seed: int | None,
+    ) -> dict[str, Any]:
+        """The request body, the same for a live call and a batch line."""
+        arguments: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.temperature if temperature is None else temperature,
+            "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
+        }
+        if seed is not None:
+            arguments["seed"] = seed  # best effort on OpenAI; vLLM honours it
+        if schema is not None:
+            arguments["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": schema.name, "schema": schema.json_schema},
+            }
+        return arguments
+
+    # The Batch API: a JSONL file of requests, uploaded, then a batch made of it ---------------------
+
+    def submit_batch(
+        self,
+        requests: list[BatchRequest],
+        *,
+        label: str,
+        file_id: str = "",
+        remember_file: Callable[[str], None] = lambda file_id: None,
+        retry: bool = False,
+    ) -> str:
+        """Upload the requests (unless `file_id` says they were) and create the batch; its id.
+
+        `label` goes into the batch's metadata: a retried submission first looks for a batch with it,
+        so a worker that died between creating the batch and saving its id does not pay twice."""
+        try:
+            if retry and (found := self._batch_labelled(label)):
+                return found
+            if not file_id:
+                lines = [
+                    {
+                        "custom_id": request.custom_id,
+                        "method": "POST",
+                        "url": "/v1/chat/completions",
+                        "body": self._arguments(
+                            request.messages,
+                            schema=request.schema,
+                            temperature=request.temperature,
+                            max_tokens=request.max_tokens,
+                            seed=request.seed,
+                        ),
+                    }
+                    for request in requests
+                ]
+                content = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+                uploaded = self._client.files.create(
+                    file=(f"{label}.jsonl", content.encode(), "application/jsonl"), purpose="batch"
+                )
+                file_id = uploaded.id
+                remember_file(file_id)
+            batch = self._client.batches.create(
+                input_file_id=file_id,
+                endpoint="/v1/chat/completions",
+                completion_window="24h",
+                metadata={BATCH_LABEL: label},
+            )
+            return batch.id
+        except openai.APIError as exc:
+            error = self._error_for(exc)
+        raise error
+
+    def _batch_labelled(self, label: str) -> str | None:
+        for batch in self._client.batches.list(limit=100):
+            if (batch.metadata or {}).get(BATCH_LABEL) == label:
+                return batch.id
+        return None
+
+    def batch_state(self, batch_id: str) -> BatchState:
+        try:
+            batch = self._client.batches.retrieve(batch_id)
+        except openai.APIError as exc:
+            error = self._error_for(exc)
+        else:
+            counts = batch.request_counts.model_dump() if batch.request_counts else {}
+            problem = ""
+            if batch.status == "failed" and batch.errors and batch.errors.data:
+                problem = "; ".join(
+                    f"{e.message}" + (f" (line {e.line})" if e.line else "") for e in batch.errors.data
+                )
+            return BatchState(
+                ended=batch.status in OPENAI_ENDED, status=batch.status, counts=counts, error=problem
+            )
+        raise error
+
+    def batch_results(self, batch_id: str, schemas: dict[str, Schema | None]) -> Iterator[BatchResult]:
+        """Each request's result, from the output file (answers) and the error file (the rest)."""
+        try:
+            batch = self._client.batches.retrieve(batch_id)
+            files = [f for f in (batch.output_file_id, batch.error_file_id) if f]
+            contents = [self._client.files.content(file).text for file in files]
+        except openai.APIError as exc:
+            error = self._error_for(exc)
+        else:
+            for content in contents:
+                for line in content.splitlines():
+                    if line.strip():
+                        yield self._batch_result(json.loads(line), schemas)
+            return
+        raise error
+
+    def _batch_result(self, line: dict[str, Any], schemas: dict[str, Schema | None]) -> BatchResult:
+        custom_id = str(line.get("custom_id", ""))
+        result = BatchResult(custom_id)
+        response = line.get("response") or {}
+        problem = line.get("error")
+        if problem:
+            code = problem.get("code") or ""
+            result.error = TeacherError(
+                f"The batch request failed ({code or 'error'}): {problem.get('message') or 'no reason given'}",
+                permanent=True,
+                reason="expired" if code == "batch_expired" else "batch_error",
+            )
+            return result
+        status = int(response.get("status_code") or 0)
+        body = response.get("body") or {}
+        if status != 200:
+            detail = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
+            result.error = TeacherError(
+                f"The teacher answered HTTP {status} inside the batch"
+                + (f": {detail.rstrip('.')}." if detail else "."),
+                permanent=True,
+                reason=reason_for_status(status) if status else "batch_error",
+                raw=self._redact(json.dumps(body)),
+            )
+            return result
+        try:
+            completion = ChatCompletion.model_validate(body)
+        except ValueError:
+            result.error = TeacherError(
+                "The batch's reply is not a chat completion.",
+                permanent=True,
+                reason="unparseable",
+                raw=json.dumps(body),
+            )
+            return result
+        try:
+            result.completion = self._completion(completion, schema=schemas.get(custom_id), latency_ms=0)
+        except TeacherError as unusable:
+            unusable.usage = self._usage(completion)
+            result.error = unusable
+        return result
+
+    def cancel_batch(self, batch_id: str) -> None:
+        try:
+            self._client.batches.cancel(batch_id)
+        except openai.APIError as exc:
+            error = self._error_for(exc)
+        else:
+            return
         raise error
 
     def _completion(self, response: ChatCompletion, *, schema: Schema | None, latency_ms: int) -> Completion:

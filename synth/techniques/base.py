@@ -79,6 +79,7 @@ def call_provenance(outcome: Outcome) -> dict[str, Any]:
         "temperature": outcome.call.temperature,
         "teacher": outcome.call.teacher,
         "cached": bool(attempt and attempt.cached),
+        **({"batch": completion.raw["batch"]} if completion and completion.raw.get("batch") else {}),
     }
 
 
