@@ -6,6 +6,7 @@ from synth.models import (
     Domain,
     GenerationRun,
     KnowledgeFact,
+    ProviderBatch,
     QualityResult,
     Query,
     QuerySet,
@@ -153,6 +154,15 @@ class SourceDocumentAdmin(admin.ModelAdmin):
 class RunChunkAdmin(ReadOnlyAdmin):
     list_display = ["run", "index", "first_sequence", "size", "status", "claims", "lease_until"]
     list_filter = ["status"]
+
+
+@admin.register(ProviderBatch)
+class ProviderBatchAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "run", "chunk", "teacher", "provider_batch_id", "request_count", "status",
+                    "provider_status", "polls", "next_check_at"]  # fmt: skip
+    list_filter = ["status"]
+    search_fields = ["provider_batch_id"]
+    exclude = ["requests"]  # every prompt of the batch: see its calls instead
 
 
 @admin.register(TeacherCall)

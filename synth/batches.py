@@ -146,7 +146,13 @@ def advance_batch(batch_id: int) -> float | None:
         return _poll(batch)
     except TeacherError as error:
         if error.permanent:
-            _fail(batch, f"The teacher's batch API refused the run's batch: {error.message}")
+            message = f"The run's provider batch failed: {error.message}"
+            if batch.status == ProviderBatch.Status.PREPARING:
+                message += (
+                    " Batch mode needs the provider's batch API (OpenAI or Anthropic); OpenAI-compatible"
+                    " servers such as vLLM or Ollama usually have none: launch the run without it."
+                )
+            _fail(batch, message)
             return None
         # A network problem or an overloaded provider: try again at the next check.
         delay = max(_delay_after(batch.polls), error.retry_after or 0)

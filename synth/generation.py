@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -34,6 +35,7 @@ from synth.models import (
     DiscardedText,
     Domain,
     GenerationRun,
+    ProviderBatch,
     QualityResult,
     RunChunk,
     Teacher,
@@ -193,6 +195,35 @@ def execute_run(run_id: int) -> None:
     """Execute every chunk of a run not yet done, one after another, in this process."""
     for index in RunChunk.objects.filter(run_id=run_id).order_by("index").values_list("index", flat=True):
         execute_chunk(run_id, index)
+
+
+def execute_batch_run(run_id: int, *, report=lambda line: None, sleep=time.sleep) -> None:
+    """Run a batch-mode run to its end in this process (`generate --batch`): its chunks, then each of
+    its provider batches as it falls due, until the run ends. Workers, if any, share the work safely."""
+    from synth.batches import advance_batch
+
+    while True:
+        execute_run(run_id)
+        if not GenerationRun.objects.filter(pk=run_id, status__in=GenerationRun.ACTIVE_STATUSES).exists():
+            return
+        batches = list(
+            ProviderBatch.objects.filter(run_id=run_id, status__in=ProviderBatch.OPEN_STATUSES).order_by(
+                "next_check_at"
+            )
+        )
+        if not batches:
+            sleep(1.0)  # a chunk is with another worker
+            continue
+        due = batches[0].next_check_at or timezone.now()
+        wait = max(0.0, (due - timezone.now()).total_seconds())
+        states = ", ".join(
+            f"{batch.provider_batch_id or 'not yet submitted'} {batch.provider_status or batch.status}"
+            for batch in batches
+        )
+        report(f"Waiting for {len(batches)} provider batch(es) ({states}); next check in {wait:.0f} s.")
+        sleep(wait)
+        for batch in batches:
+            advance_batch(batch.pk)
 
 
 def execute_chunk(run_id: int, index: int) -> None:

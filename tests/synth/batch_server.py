@@ -21,7 +21,11 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
+
+from synth.models import Teacher
+from tests.synth.test_techniques_loopback import responder
 
 Answer = Callable[[str, dict[str, Any]], dict[str, Any] | str]
 
@@ -31,6 +35,9 @@ class BatchServer:
         self.answer = answer
         self.polls_before_end = polls_before_end
         self.fail_openai_batch_with = ""  # the whole batch fails validation, with this message
+        self.statuses: list[int] = []  # answer the next requests with these HTTP errors (e.g. 500)
+        self.results_url = ""  # Anthropic: where the batch says its results are, if not here
+        self.has_batch_api = True  # False: a server with chat completions only (e.g. vLLM)
         self.hold_results: threading.Event | None = None
         self.results_requested = threading.Event()
         self.files: dict[str, bytes] = {}
@@ -175,7 +182,7 @@ class BatchServer:
         if batch["processing_status"] != "ended" and batch["_polls"] > self.polls_before_end:
             batch["processing_status"] = "ended"
             batch["ended_at"] = datetime.now(UTC).isoformat()
-            batch["results_url"] = f"{self.url}/v1/messages/batches/{batch_id}/results"
+            batch["results_url"] = self.results_url or f"{self.url}/v1/messages/batches/{batch_id}/results"
             counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
             for result in batch["_results"]:
                 counts[result["result"]["type"]] += 1
@@ -205,6 +212,10 @@ class BatchServer:
         return 200, self._openai_view(batch)
 
     def _route(self, method: str, path: str, headers, body: bytes) -> tuple[int, Any]:
+        if self.statuses:
+            return self.statuses.pop(0), {"error": {"message": "try again", "type": "server_error"}}
+        if not self.has_batch_api:
+            return 404, {"error": {"message": "Not Found", "type": "not_found_error"}}
         path = path.split("?", 1)[0]
         parts = path.strip("/").split("/")
         if method == "POST" and path == "/v1/files":
@@ -260,3 +271,34 @@ class BatchServer:
                 pass
 
         return Handler
+
+
+# The loopback teacher's side ------------------------------------------------------------------------
+
+KEY = "sk-loopback-0123456789"
+
+
+def answers(provider: str, special: dict[str, object] | None = None):
+    """The loopback teacher's answer to each request; `special` overrides it by question."""
+    respond = responder(provider)
+
+    def answer(custom_id: str, body: dict) -> dict | str:
+        prompt = body["messages"][-1]["content"]
+        for question, reply in (special or {}).items():
+            if f"Instruction: {question}\n" in prompt:
+                return reply
+        return respond(SimpleNamespace(body=body)).body
+
+    return answer
+
+
+def make_teacher(provider: str, server: BatchServer) -> Teacher:
+    return Teacher.objects.create(
+        name=f"batch-{provider}",
+        provider=provider,
+        model="test-model",
+        base_url=f"{server.url}/v1" if provider == "openai" else server.url,
+        api_key_env="LOOPBACK_API_KEY",
+        price_input_per_mtok=1,
+        price_output_per_mtok=2,
+    )

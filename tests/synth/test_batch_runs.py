@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -15,56 +14,10 @@ from synth.models import Domain, GenerationRun, ProviderBatch, RunChunk, Teacher
 from synth.teachers import client_for as teacher_client
 from synth.techniques.documents import add_document
 from synth.techniques.queries import import_queries
-from tests.synth.batch_server import BatchServer
 from tests.synth.test_teacher_providers import anthropic_reply, openai_reply, text_block
-from tests.synth.test_techniques_loopback import responder
 
 KEY = "sk-loopback-0123456789"
 QUESTIONS = ["Define shock.", "Define sepsis.", "Define SIRS.", "Define ARDS."]
-
-
-def answers(provider: str, special: dict[str, object] | None = None):
-    """The loopback teacher's answer to each request; `special` overrides it by question."""
-    respond = responder(provider)
-
-    def answer(custom_id: str, body: dict) -> dict | str:
-        prompt = body["messages"][-1]["content"]
-        for question, reply in (special or {}).items():
-            if f"Instruction: {question}\n" in prompt:
-                return reply
-        return respond(SimpleNamespace(body=body)).body
-
-    return answer
-
-
-def make_teacher(provider: str, server: BatchServer) -> Teacher:
-    return Teacher.objects.create(
-        name=f"batch-{provider}",
-        provider=provider,
-        model="test-model",
-        base_url=f"{server.url}/v1" if provider == "openai" else server.url,
-        api_key_env="LOOPBACK_API_KEY",
-        price_input_per_mtok=1,
-        price_output_per_mtok=2,
-    )
-
-
-@pytest.fixture
-def loopback(demo_config, settings):
-    """Start a batch server for a provider; stopped when the test ends."""
-    settings.TEACHER_API_KEYS = {"LOOPBACK_API_KEY": KEY}
-    settings.BATCH_POLL_SECONDS = 0  # the tests play the poll task's part, without waiting
-    servers = []
-
-    def start(provider: str, special: dict | None = None, **options) -> tuple[Teacher, BatchServer]:
-        server = BatchServer(answers(provider, special), **options)
-        server.start()
-        servers.append(server)
-        return make_teacher(provider, server), server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def distillation_run(teacher: Teacher, questions=QUESTIONS) -> GenerationRun:
@@ -92,8 +45,8 @@ def finish(run: GenerationRun) -> GenerationRun:
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
-def test_a_batch_run_is_submitted_polled_and_collected(loopback, provider):
-    teacher, server = loopback(provider)
+def test_a_batch_run_is_submitted_polled_and_collected(batch_loopback, provider):
+    teacher, server = batch_loopback(provider)
     run = distillation_run(teacher)
 
     execute_run(run.pk)  # the chunk asks for its answers: they become one batch, and the chunk waits
@@ -132,8 +85,8 @@ def test_a_batch_run_is_submitted_polled_and_collected(loopback, provider):
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
-def test_the_batch_carries_the_same_request_a_live_call_sends(loopback, provider):
-    teacher, server = loopback(provider)
+def test_the_batch_carries_the_same_request_a_live_call_sends(batch_loopback, provider):
+    teacher, server = batch_loopback(provider)
     finish(distillation_run(teacher, ["Define shock."]))
     (line,) = server.uploaded_lines
     if provider == "openai":
@@ -151,8 +104,8 @@ def test_the_batch_carries_the_same_request_a_live_call_sends(loopback, provider
 @pytest.mark.parametrize(
     "technique", ["self_instruct", "evol_instruct", "distillation", "backtranslation", "preference"]
 )
-def test_each_technique_runs_through_the_batch_api(loopback, provider, technique):
-    teacher, server = loopback(provider)
+def test_each_technique_runs_through_the_batch_api(batch_loopback, provider, technique):
+    teacher, server = batch_loopback(provider)
     respiratory = Domain.objects.get(slug="respiratory")
     options = {}
     if technique == "distillation":
@@ -190,8 +143,8 @@ def refusal(provider: str) -> dict:
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
-def test_expired_errored_and_refused_requests_are_failed_calls_with_their_reason(loopback, provider):
-    teacher, server = loopback(
+def test_expired_errored_and_refused_requests_are_failed_calls_with_their_reason(batch_loopback, provider):
+    teacher, server = batch_loopback(
         provider,
         {
             "Define sepsis.": "expired",
@@ -212,8 +165,8 @@ def test_expired_errored_and_refused_requests_are_failed_calls_with_their_reason
     assert len(server.created) == 1  # failed requests are not sent again
 
 
-def test_a_batch_the_provider_fails_whole_fails_each_call_with_its_reason(loopback):
-    teacher, server = loopback("openai")
+def test_a_batch_the_provider_fails_whole_fails_each_call_with_its_reason(batch_loopback):
+    teacher, server = batch_loopback("openai")
     server.fail_openai_batch_with = "Line 1: the model 'test-model' does not support the batch API."
     run = finish(distillation_run(teacher))
     calls = TeacherCall.objects.filter(run=run)
@@ -222,8 +175,8 @@ def test_a_batch_the_provider_fails_whole_fails_each_call_with_its_reason(loopba
     assert run.candidates.count() == 0 and run.cost == 0
 
 
-def test_a_repeated_collection_records_nothing_twice(loopback):
-    teacher, _ = loopback("anthropic", polls_before_end=0)
+def test_a_repeated_collection_records_nothing_twice(batch_loopback):
+    teacher, _ = batch_loopback("anthropic", polls_before_end=0)
     run = distillation_run(teacher)
     execute_run(run.pk)
     (batch,) = open_batches(run)
@@ -263,9 +216,9 @@ def test_the_launch_form_refuses_batch_mode_for_the_offline_teacher(client_for, 
 
 
 def test_the_launch_form_launches_a_batch_run_and_its_estimate_is_half_price(
-    client_for, administrator, loopback
+    client_for, administrator, batch_loopback
 ):
-    teacher, _ = loopback("openai")
+    teacher, _ = batch_loopback("openai")
     admin = client_for(administrator)
     live = estimate_cost(teacher=teacher, technique="self_instruct", requested_count=20)
     form = {"teacher": teacher.pk, "technique": "self_instruct", "requested_count": 20, "sample_percent": 0}
@@ -277,9 +230,9 @@ def test_the_launch_form_launches_a_batch_run_and_its_estimate_is_half_price(
 
 
 def test_cancelling_the_run_cancels_its_provider_batch(
-    client_for, administrator, loopback, django_capture_on_commit_callbacks
+    client_for, administrator, batch_loopback, django_capture_on_commit_callbacks
 ):
-    teacher, server = loopback("anthropic", polls_before_end=5)
+    teacher, server = batch_loopback("anthropic", polls_before_end=5)
     run = distillation_run(teacher)
     execute_run(run.pk)
     (batch,) = open_batches(run)

@@ -16,8 +16,7 @@ import pytest
 from synth.generation import launch_run
 from synth.models import GenerationRun, ProviderBatch, Teacher, TeacherCall
 from synth.techniques.queries import import_queries
-from tests.synth.batch_server import BatchServer
-from tests.synth.test_batch_runs import answers
+from tests.synth.batch_server import BatchServer, answers
 from tests.synth.test_worker_resume import KEY, LEASE, start_worker, wait_for
 
 

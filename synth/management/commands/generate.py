@@ -2,7 +2,14 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from synth.generation import GenerationError, ensure_offline_teacher, execute_run, launch_run, run_summary
+from synth.generation import (
+    GenerationError,
+    ensure_offline_teacher,
+    execute_batch_run,
+    execute_run,
+    launch_run,
+    run_summary,
+)
 from synth.models import Domain, GenerationRun, QuerySet, SeedTask, Teacher
 from synth.techniques import TECHNIQUES
 
@@ -24,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument("--query-set", help="Distillation: the query set's name.")
         parser.add_argument(
             "--option", action="append", default=[], help="A technique option as key=value (e.g. rounds=3)."
+        )
+        parser.add_argument(
+            "--batch",
+            action="store_true",
+            help="Use the provider's batch API (OpenAI, Anthropic): half the price; waits for the "
+            "results, up to a day per batch.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -65,11 +78,15 @@ class Command(BaseCommand):
                 sample_rate=options["sample"],
                 domains=domains,
                 options=run_options,
+                use_batch_api=options["batch"],
                 enqueue=False,
             )
         except GenerationError as error:
             raise CommandError(str(error)) from error
-        execute_run(run.pk)
+        if options["batch"]:
+            execute_batch_run(run.pk, report=self.stdout.write)
+        else:
+            execute_run(run.pk)
         run.refresh_from_db()
         self.stdout.write(run_summary(run))
         if run.status != GenerationRun.Status.COMPLETED:
