@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -9,6 +15,8 @@ from django.contrib.auth.models import Group
 from synth import roles
 from synth.demo_data import load_demo_data
 from synth.models import Teacher
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PASSWORD = "correct-horse-battery"
 
@@ -129,30 +137,39 @@ def database_url_for_subprocess() -> str:
     return f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
 
 
+def start_db_worker(settings, *, capture: bool = False, **env: str) -> subprocess.Popen:
+    """A real `manage.py db_worker` process on the test database, with the test's extra environment."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocess(),
+            "EXPORT_ROOT": str(settings.EXPORT_ROOT),
+            "DEBUG": "0",
+            **env,
+        },
+        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def wait_for(condition, timeout: float = 120.0, interval: float = 0.1) -> None:
+    """Poll until `condition()` holds (a worker in another process is doing the work)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for the worker")
+
+
 @pytest.fixture
 def task_worker(transactional_db, settings):
     """A real `manage.py db_worker` process on the test database; tasks go through the database queue."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    root = Path(__file__).resolve().parent.parent
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "EXPORT_ROOT": str(settings.EXPORT_ROOT),
-        "DEBUG": "0",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_db_worker(settings, capture=True)
     yield process
     process.terminate()
     try:

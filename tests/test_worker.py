@@ -1,22 +1,12 @@
 """A generation run and an export go through the database queue and a real db_worker process."""
 
-import time
-
 from django_tasks_db.models import DBTaskResult
 
 from review.exports.build import request_export
 from review.models import Export, ReviewItem
 from synth.generation import launch_run
 from synth.models import GenerationRun
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for the worker")
+from tests.conftest import wait_for
 
 
 def test_a_real_worker_runs_a_generation_run_and_an_export(task_worker, demo_config, data_lead):

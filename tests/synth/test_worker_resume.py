@@ -7,10 +7,8 @@ still going when the worker dies.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from synth.generation import launch_run
 from synth.models import GenerationRun, RunChunk, Teacher, TeacherCall
 from synth.techniques.queries import import_queries
-from tests.conftest import database_url_for_subprocess
+from tests.conftest import start_db_worker, wait_for
 from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,31 +31,12 @@ def answer(request) -> Reply:
 
 
 def start_worker(settings) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "EXPORT_ROOT": str(settings.EXPORT_ROOT),
-        "DEBUG": "0",
-        "LOOPBACK_API_KEY": KEY,
-        "GENERATION_LEASE_SECONDS": str(LEASE),
-        "TEACHER_LOCAL_HOSTS": "127.0.0.1",  # the loopback server stands in for a model server
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_db_worker(
+        settings,
+        LOOPBACK_API_KEY=KEY,
+        GENERATION_LEASE_SECONDS=str(LEASE),
+        TEACHER_LOCAL_HOSTS="127.0.0.1",  # the loopback server stands in for a model server
     )
-
-
-def wait_for(condition, timeout=90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for the workers")
 
 
 @pytest.fixture

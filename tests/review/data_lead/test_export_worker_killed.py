@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 from django.urls import reverse
@@ -23,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from review.exports.build import request_export
 from review.models import Export, ReviewItem
 from synth.models import Candidate
-from tests.conftest import database_url_for_subprocess
+from tests.conftest import start_db_worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE = 2.0
@@ -31,30 +28,7 @@ RECORDS = 1500
 
 
 def start_worker(settings) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "EXPORT_ROOT": str(settings.EXPORT_ROOT),
-        "DEBUG": "0",
-        "EXPORT_LEASE_SECONDS": str(LEASE),
-        "EXPORT_PAGE_SIZE": "1",
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wait_for(condition, timeout=120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for the workers")
+    return start_db_worker(settings, EXPORT_LEASE_SECONDS=str(LEASE), EXPORT_PAGE_SIZE="1")
 
 
 def approved_records(review_items) -> set[str]:
@@ -94,7 +68,9 @@ def test_a_worker_killed_mid_export_leaves_nothing_served_and_the_export_is_buil
 
     first = start_worker(settings)
     try:
-        wait_for(lambda: RECORDS // 5 <= Export.objects.get(pk=export.pk).progress <= RECORDS // 2)
+        wait_for(
+            lambda: RECORDS // 5 <= Export.objects.get(pk=export.pk).progress <= RECORDS // 2, interval=0.05
+        )
     finally:
         first.send_signal(signal.SIGKILL)  # kill -9: no cleanup of any kind
         first.wait(timeout=10)
