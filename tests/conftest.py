@@ -165,6 +165,24 @@ def wait_for(condition, timeout: float = 120.0, interval: float = 0.1) -> None:
     raise AssertionError("timed out waiting for the worker")
 
 
+def teacher_form(**changes) -> dict:
+    """The teacher admin form's fields, valid as they are; a test changes the ones it is about."""
+    data = {
+        "name": "vllm",
+        "provider": "openai",
+        "model": "llama-3.1-70b",
+        "base_url": "",
+        "api_key_env": "OPENAI_API_KEY",
+        "temperature": "0.7",
+        "max_tokens": "1024",
+        "concurrency": "4",
+        "timeout_seconds": "45",
+        "price_input_per_mtok": "0",
+        "price_output_per_mtok": "0",
+    }
+    return data | changes
+
+
 @pytest.fixture
 def task_worker(transactional_db, settings):
     """A real `manage.py db_worker` process on the test database; tasks go through the database queue."""

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from review.models import Assignment, Decision, Export, ItemRevision
 from synth.models import Teacher
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, teacher_form
 
 HTMX = {"HX-Request": "true"}
 
@@ -56,18 +56,7 @@ def test_a_configuration_change_is_recorded_without_any_key(client_for, administ
     )
     r = client_for(administrator).post(
         f"/admin/synth/teacher/{teacher.pk}/change/",
-        {
-            "name": "gpt",
-            "provider": "openai",
-            "model": "gpt-4.1-mini",
-            "api_key_env": "OPENAI_API_KEY",
-            "temperature": "0.7",
-            "max_tokens": "1024",
-            "concurrency": "4",
-            "timeout_seconds": "60",
-            "price_input_per_mtok": "0",
-            "price_output_per_mtok": "0",
-        },
+        teacher_form(name="gpt", model="gpt-4.1-mini", timeout_seconds="60"),
     )
     assert r.status_code == 302, r.text[:2000]
     entry = entries_for(Teacher, LogEntry.Action.UPDATE).get(object_id=teacher.pk)

@@ -5,6 +5,7 @@ import re
 from django.urls import reverse
 
 from synth.models import Teacher
+from tests.conftest import teacher_form
 
 
 def test_logging_out_takes_a_post_and_returns_to_login(client_for, physician):
@@ -55,18 +56,7 @@ def test_an_api_key_never_appears_in_the_teacher_admin(client_for, administrator
 def test_the_teacher_admin_explains_a_bad_key_variable_name(client_for, administrator, db):
     r = client_for(administrator).post(
         "/admin/synth/teacher/add/",
-        {
-            "name": "gpt",
-            "provider": "openai",
-            "model": "gpt-4.1",
-            "api_key_env": "sk-pasted-the-key-itself",
-            "temperature": "0.7",
-            "max_tokens": "1024",
-            "concurrency": "4",
-            "timeout_seconds": "60",
-            "price_input_per_mtok": "0",
-            "price_output_per_mtok": "0",
-        },
+        teacher_form(name="gpt", model="gpt-4.1", api_key_env="sk-pasted-the-key-itself"),
     )
     assert r.status_code == 200
     assert "ending in _API_KEY" in r.text

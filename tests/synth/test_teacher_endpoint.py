@@ -5,6 +5,7 @@ import pytest
 from synth.generation import GenerationError, launch_run
 from synth.models import Teacher
 from synth.teachers.endpoint import UnsafeEndpoint, check_endpoint
+from tests.conftest import teacher_form
 
 LOCAL_MODEL_SERVERS = ["localhost:11434", "127.0.0.1:11434"]  # the documented default
 
@@ -47,19 +48,7 @@ def test_it_allows_model_servers(url):
 def test_the_admin_refuses_a_metadata_url_and_saves_nothing(client_for, administrator, db):
     r = client_for(administrator).post(
         "/admin/synth/teacher/add/",
-        {
-            "name": "sneaky",
-            "provider": "openai",
-            "model": "gpt-4.1",
-            "base_url": "http://169.254.169.254/latest/meta-data/",
-            "api_key_env": "OPENAI_API_KEY",
-            "temperature": "0.7",
-            "max_tokens": "1024",
-            "concurrency": "4",
-            "timeout_seconds": "60",
-            "price_input_per_mtok": "0",
-            "price_output_per_mtok": "0",
-        },
+        teacher_form(name="sneaky", base_url="http://169.254.169.254/latest/meta-data/"),
     )
     assert r.status_code == 200
     assert "link-local or cloud metadata address" in r.text
@@ -80,23 +69,6 @@ def test_a_run_cannot_be_launched_against_a_local_service(db, settings):
     with pytest.raises(GenerationError, match="TEACHER_LOCAL_HOSTS"):
         launch_run(teacher=teacher, technique="self_instruct", requested_count=1, sample_rate=1.0)
     assert not teacher.runs.exists()
-
-
-def teacher_form(**changes) -> dict:
-    data = {
-        "name": "vllm",
-        "provider": "openai",
-        "model": "llama-3.1-70b",
-        "base_url": "",
-        "api_key_env": "OPENAI_API_KEY",
-        "temperature": "0.7",
-        "max_tokens": "1024",
-        "concurrency": "4",
-        "timeout_seconds": "45",
-        "price_input_per_mtok": "0",
-        "price_output_per_mtok": "0",
-    }
-    return data | changes
 
 
 def test_the_admin_sets_a_teachers_call_timeout(client_for, administrator, db):
