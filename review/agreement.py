@@ -8,7 +8,9 @@ than a number that would look like evidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import numbers
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,12 +19,41 @@ LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
 def _is_missing(value: Any) -> bool:
+    """None, NaN, NaT, and pandas' NA: what a data frame column holds where a rating is missing."""
     if value is None:
         return True
-    try:
-        return bool(math.isnan(value))
-    except TypeError:  # a label such as "accept"
+    if isinstance(value, str | bytes):
         return False
+    try:
+        return bool(value != value)  # NaN and NaT are the only values unequal to themselves
+    except TypeError:
+        # pandas.NA: its comparisons answer NA, which refuses to be true or false.
+        if type(value).__name__ == "NAType":
+            return True
+        raise
+
+
+def _labels(values: Iterable[Any]) -> list[Any]:
+    """The distinct labels, compared by value as Python (and scikit-learn) do: 1, 1.0 and True are one.
+
+    A mix of numbers and text ("1" and 1) is refused rather than silently merged or split.
+    """
+    distinct = list(dict.fromkeys(values))
+    kinds = {
+        "number" if isinstance(v, numbers.Number) else "text" if isinstance(v, str) else "other"
+        for v in distinct
+    }
+    if "number" in kinds and "text" in kinds:
+        numbers_seen = [v for v in distinct if isinstance(v, numbers.Number)][:2]
+        text_seen = [v for v in distinct if isinstance(v, str)][:2]
+        raise ValueError(
+            f"The ratings mix numbers ({', '.join(map(repr, numbers_seen))}) and text "
+            f"({', '.join(map(repr, text_seen))}): convert the column to one type first."
+        )
+    try:
+        return sorted(distinct)
+    except TypeError:  # labels with no order (say, tuples of mixed types): first-seen order is as good
+        return distinct
 
 
 def percent_agreement(ratings: Sequence[Sequence[Any]]) -> float:
@@ -38,7 +69,8 @@ def percent_agreement(ratings: Sequence[Sequence[Any]]) -> float:
         m = len(labels)
         if m < 2:
             continue
-        _, counts = np.unique(np.asarray(labels, dtype=object).astype(str), return_counts=True)
+        _labels(labels)  # refuses a mix of numbers and text
+        counts = np.fromiter(Counter(labels).values(), dtype=float)
         shares.append(float((counts * (counts - 1)).sum()) / (m * (m - 1)))
     return float(np.mean(shares)) if shares else float("nan")
 
@@ -55,11 +87,11 @@ def cohen_kappa(rater_a: Sequence[Any], rater_b: Sequence[Any]) -> float:
     pairs = [(a, b) for a, b in zip(rater_a, rater_b, strict=True) if not (_is_missing(a) or _is_missing(b))]
     if not pairs:
         return float("nan")
-    labels = sorted({str(label) for pair in pairs for label in pair})
+    labels = _labels(label for pair in pairs for label in pair)
     index = {label: i for i, label in enumerate(labels)}
     table = np.zeros((len(labels), len(labels)))
     for a, b in pairs:
-        table[index[str(a)], index[str(b)]] += 1
+        table[index[a], index[b]] += 1
     return kappa_from_table(table)
 
 
@@ -117,15 +149,22 @@ def _value_counts(reliability_data: Sequence[Sequence[Any]], level: str) -> tupl
         raise ValueError("Every rater's row needs one entry per unit (None or NaN where missing).")
     cells = [(u, value) for row in rows for u, value in enumerate(row) if not _is_missing(value)]
     if level == "nominal":
-        keys = [str(value) for _, value in cells]
-        values = np.array(sorted(set(keys)), dtype=object)
+        keys = [value for _, value in cells]
+        labels = _labels(keys)
+        values = np.empty(len(labels), dtype=object)
+        values[:] = labels
     else:
         try:
             keys = [float(value) for _, value in cells]
         except (TypeError, ValueError):
             raise ValueError(f"The {level} level needs numeric ratings.") from None
-        values = np.array(sorted(set(keys)), dtype=float)
-    index = {value: i for i, value in enumerate(values.tolist())}
+        if level == "ratio" and any(key < 0 for key in keys):
+            raise ValueError(
+                "The ratio level needs ratings of zero or more: use the interval level for these."
+            )
+        labels = sorted(set(keys))
+        values = np.array(labels, dtype=float)
+    index = {value: i for i, value in enumerate(labels)}
     counts = np.zeros((width, len(values)))
     if cells:
         np.add.at(counts, ([u for u, _ in cells], [index[key] for key in keys]), 1)
