@@ -4,8 +4,14 @@
   "use strict";
 
   function item() { return document.getElementById("item"); }
-  function typing(target) {
-    return target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text") || target.isContentEditable);
+  // A key pressed in a form control belongs to the control (typing, ticking, choosing), never to a
+  // shortcut: the reviewer may believe they are typing a comment when focus is on a checkbox.
+  function inFormControl(target) {
+    if (!target || !target.tagName) { return false; }
+    return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].indexOf(target.tagName) >= 0;
+  }
+  function typesText(target) {
+    return inFormControl(target) && !(target.tagName === "INPUT" && (target.type === "checkbox" || target.type === "radio"));
   }
   function panel(name) { return document.querySelector('details[data-panel="' + name + '"]'); }
   function click(selector) {
@@ -214,54 +220,86 @@
     else if (document.getElementById("panel-field") && document.getElementById("panel-field").value === details.dataset.panel) { remember(""); }
   }, true);
 
+  // Shortcuts. A panel (edit, reject) that is open takes only its own keys: Esc closes it,
+  // Ctrl+Enter submits it, and in the reject panel a number ticks a reason unless focus is in a text
+  // field. Outside the panels, a letter or number is a shortcut only when focus is on no form control.
+  // A key that runs a shortcut never types its character (preventDefault), and a held-down key does
+  // not repeat a decision.
+  function openPanelElement() { return document.querySelector("details[data-panel][open]"); }
   document.addEventListener("keydown", function (event) {
     var section = item();
-    if (!section) { return; }
+    if (!section || event.isComposing || event.keyCode === 229) { return; }
+    var open = openPanelElement();
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
-      var open = document.querySelector("details[data-panel][open]");
-      if (open) {
+      if (open && !event.repeat) {
         event.preventDefault();
         click('[data-submit-for="' + open.dataset.panel + '"]');
       }
       return;
     }
     if (event.key === "Escape") { event.preventDefault(); closePanels(); return; }
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) { return; }
     var key = event.key.toLowerCase();
-    var rejecting = panel("reject") && panel("reject").open;
-    if (rejecting && /^[1-9]$/.test(key)) {
-      var reason = document.querySelector('[data-reason-key="' + key + '"]');
-      if (reason) { event.preventDefault(); reason.click(); reason.focus(); }
+    if (open) {
+      if (open.dataset.panel === "reject" && /^[1-9]$/.test(key) && !typesText(event.target)) {
+        event.preventDefault();  // nothing to type here: the number is the documented reason key
+        var reason = document.querySelector('[data-reason-key="' + key + '"]');
+        if (reason && !event.repeat) { reason.click(); reason.focus(); }
+      }
       return;
     }
+    if (inFormControl(event.target) || event.repeat) { return; }
     if (key === "e") { event.preventDefault(); openPanel("edit"); return; }
     if (key === "r") { event.preventDefault(); openPanel("reject"); return; }
     if (key === "x" && section.dataset.pair === "1") { event.preventDefault(); openPanel("reject"); return; }
     var target = document.querySelector('[data-key="' + key + '"]');
     if (!target) { return; }
     event.preventDefault();
-    if (target.tagName === "INPUT") {
-      target.click();  // a pair's choice: checks the radio and fires change
-      target.focus();
-    } else {
-      target.click();
-    }
+    // A pair's choice checks the radio and fires change; focus stays on the item, so the next key
+    // (A, E, another choice) is a shortcut too and not the radio's.
+    target.click();
   });
+
+  // The field a refused decision needs fixed, from what the form holds (the server re-rendered it
+  // with the reviewer's input and the open panel).
+  function fieldToFix(section) {
+    var open = section.dataset.openPanel;
+    if (open === "reject") {
+      var boxes = Array.prototype.slice.call(document.querySelectorAll('#reject-panel input[name="reasons"]'));
+      var ticked = boxes.filter(function (box) { return box.checked; });
+      var comment = document.getElementById("reject-comment");
+      var other = boxes.filter(function (box) { return box.value === "other" && box.checked; });
+      if (ticked.length && other.length && comment && !comment.value.trim()) { return comment; }
+      return ticked[0] || boxes[0] || null;
+    }
+    if (open === "edit") {
+      var instruction = document.getElementById("edit-instruction");
+      if (instruction && !instruction.value.trim()) { return instruction; }
+      return document.getElementById("edit-output");
+    }
+    // A pair accepted without a choice: the choices, focused as a group so 1/2/T still choose.
+    return document.getElementById("pair-choice");
+  }
 
   // After htmx puts a new item in, keys go to it: an error puts focus where the fix is needed.
   function focusItem() {
     var section = item();
     if (!section) { return; }
-    var open = section.dataset.openPanel;
-    if (section.dataset.error && open) {
-      var field = open === "edit" ? document.getElementById("edit-output") : document.querySelector('#reject-panel input[type="checkbox"]');
-      if (field) { field.focus(); return; }
+    if (section.dataset.error) {
+      var field = fieldToFix(section);
+      if (field) {
+        field.focus({ preventScroll: true });
+        field.scrollIntoView({ block: "center" });
+        return;
+      }
     }
     section.focus();
   }
-  document.addEventListener("htmx:afterSettle", function () {
-    // A swapped-in item removed whatever had focus; an autosave leaves the reviewer's cursor alone.
-    if (!document.activeElement || document.activeElement === document.body) { focusItem(); }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // A new item (or the same one refused) takes focus, even where htmx kept it in a field of the
+    // same id; an autosave (which swaps only the draft status) leaves the reviewer's cursor alone.
+    var swappedItem = event.target && event.target.id === "item";
+    if (swappedItem || !document.activeElement || document.activeElement === document.body) { focusItem(); }
     restoreWork();
   });
   document.addEventListener("DOMContentLoaded", function () {
