@@ -82,7 +82,7 @@ def _page_context(
         "error": error,
         "notice": notice,
         "reject_reasons": RejectReason.choices,
-        "left_in_queue": left_in_queue(),
+        "left": left_in_queue(request.user, nothing_claimable=item is None),
         "draft_restored": False,
     }
     if item is None:
