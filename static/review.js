@@ -73,10 +73,60 @@
   // autosaved; the server's acknowledgement of the decision clears it. The key is the assignment and
   // when it was (last) put in front of the reviewer: an undo shows it afresh, so work kept before a
   // decision that was then undone (or sent by a plain form post htmx never saw) is not put back.
+  // A ward computer is shared: the work is encrypted (AES-GCM) with a key only this reviewer's pages
+  // get, filed under an opaque per-user scope (review/kept_work.py); other users' pages drop it and
+  // logging out clears it (kept-work.js). Where the browser has no Web Crypto (plain HTTP to another
+  // machine) nothing is kept here: the server's autosave still runs.
   var KEPT = "review-work:";
   var KEPT_FOR_MS = 7 * 24 * 3600 * 1000;
   var KEPT_FIELDS = ["instruction", "input", "output", "comment", "based_on", "panel"];
   var restoredFor = null;
+  var vault = null;
+  var writing = Promise.resolve();  // writes and removals, one after another in the order asked
+  var closed = false;  // logging out: nothing more is written
+
+  function openVault() {
+    if (vault) { return vault; }
+    var holder = document.getElementById("kept-work");
+    var subtle = window.crypto && window.crypto.subtle;
+    if (!holder || !holder.dataset.scope || !holder.dataset.key || !subtle) { vault = Promise.resolve(null); return vault; }
+    vault = subtle.importKey("raw", fromBase64(holder.dataset.key), "AES-GCM", false, ["encrypt", "decrypt"]).then(
+      function (key) { return { prefix: KEPT + holder.dataset.scope + ":", key: key }; },
+      function () { return null; }
+    );
+    return vault;
+  }
+  function toBase64(bytes) {
+    var text = "";
+    for (var i = 0; i < bytes.length; i++) { text += String.fromCharCode(bytes[i]); }
+    return btoa(text);
+  }
+  function fromBase64(text) { return Uint8Array.from(atob(text), function (c) { return c.charCodeAt(0); }); }
+  // The storage key is the cipher's associated data: an entry copied under another key does not open.
+  function seal(safe, name, work) {
+    var iv = window.crypto.getRandomValues(new Uint8Array(12));
+    var plain = new TextEncoder().encode(JSON.stringify(work));
+    return window.crypto.subtle.encrypt({ name: "AES-GCM", iv: iv, additionalData: new TextEncoder().encode(name) }, safe.key, plain).then(
+      function (sealed) { return JSON.stringify({ saved: work.saved, iv: toBase64(iv), data: toBase64(new Uint8Array(sealed)) }); }
+    );
+  }
+  function unseal(safe, name, stored) {
+    var box = JSON.parse(stored);
+    return window.crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(box.iv), additionalData: new TextEncoder().encode(name) }, safe.key, fromBase64(box.data)).then(
+      function (plain) { return JSON.parse(new TextDecoder().decode(plain)); }
+    );
+  }
+  function inTurn(step) {
+    writing = writing.then(function () { return openVault().then(function (safe) { if (safe && !closed) { return step(safe); } }); })
+      .catch(function () { /* storage full or off: the server's autosave still runs */ });
+    return writing;
+  }
+  function removeKept(prefix) {
+    for (var i = localStorage.length - 1; i >= 0; i--) {
+      var key = localStorage.key(i);
+      if (key && key.indexOf(prefix) === 0) { localStorage.removeItem(key); }
+    }
+  }
 
   function decisionForm() { return document.getElementById("decision-form"); }
   function keepWork(event) {
@@ -88,35 +138,52 @@
     KEPT_FIELDS.forEach(function (name) { work[name] = data.get(name) || ""; });
     var output = document.getElementById("edit-output");
     work.touched = !!(output && output.dataset.touched === "1");
-    try { localStorage.setItem(KEPT + section.dataset.workKey, JSON.stringify(work)); } catch (e) { /* storage full or off: the server's autosave still runs */ }
+    var workKey = section.dataset.workKey;
+    inTurn(function (safe) {
+      var name = safe.prefix + workKey;
+      return seal(safe, name, work).then(function (text) { if (!closed) { localStorage.setItem(name, text); } });
+    });
   }
   function forget(assignment) {
-    try {
-      for (var i = localStorage.length - 1; i >= 0; i--) {
-        var key = localStorage.key(i);
-        if (key && key.indexOf(KEPT + assignment + ":") === 0) { localStorage.removeItem(key); }
-      }
-    } catch (e) { /* nothing kept */ }
+    inTurn(function (safe) { removeKept(safe.prefix + assignment + ":"); });
   }
   function forgetOld() {
     try {
       for (var i = localStorage.length - 1; i >= 0; i--) {
         var key = localStorage.key(i);
         if (key && key.indexOf(KEPT) === 0) {
-          var work = JSON.parse(localStorage.getItem(key) || "{}");
-          if (!work.saved || Date.now() - work.saved > KEPT_FOR_MS) { localStorage.removeItem(key); }
+          var box = JSON.parse(localStorage.getItem(key) || "{}");
+          if (!box.saved || !box.data || Date.now() - box.saved > KEPT_FOR_MS) { localStorage.removeItem(key); }
         }
       }
     } catch (e) { /* unreadable storage: nothing to clean */ }
   }
   function restoreWork() {
-    var form = decisionForm();
     var section = item();
-    if (!form || !section || !section.dataset.workKey || restoredFor === section.dataset.workKey) { return; }
-    restoredFor = section.dataset.workKey;
-    var work;
-    try { work = JSON.parse(localStorage.getItem(KEPT + restoredFor) || "null"); } catch (e) { work = null; }
-    if (!work) { return; }
+    if (!decisionForm() || !section || !section.dataset.workKey || restoredFor === section.dataset.workKey) { return; }
+    var workKey = restoredFor = section.dataset.workKey;
+    openVault().then(function (safe) {
+      var name = safe && safe.prefix + workKey;
+      var stored = safe && localStorage.getItem(name);
+      return stored ? unseal(safe, name, stored) : null;
+    }).then(function (work) {
+      var current = item();
+      if (work && current && current.dataset.workKey === workKey) { putBack(work); }
+    }).catch(function () { /* not this user's, or damaged: nothing to put back */ });
+  }
+  document.addEventListener("submit", function (event) {
+    if (event.target && event.target.matches && event.target.matches("form.logout")) { closed = true; }
+  }, true);
+  // A session that expired sends the page to the login (HX-Redirect): first let the last keys be kept.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var target = xhr && xhr.getResponseHeader("HX-Redirect");
+    if (!target) { return; }
+    event.preventDefault();
+    writing.then(function () { window.location.href = target; });
+  });
+  function putBack(work) {
+    var form = decisionForm();
     var changed = false;
     KEPT_FIELDS.forEach(function (name) {
       var field = form.elements.namedItem(name);

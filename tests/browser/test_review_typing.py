@@ -9,47 +9,14 @@ run made with `generate`, and checks the database after every step a shortcut co
 import re
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from review.models import Assignment, Decision, ItemRevision, ReviewDraft, ReviewItem
+from review.models import Assignment, Decision, ItemRevision, ReviewDraft
 from synth.models import Candidate
 
 pytestmark = pytest.mark.browser
 
 COMMENT = "a r e 1 2 t x u g: the dose is wrong"
-
-
-@pytest.fixture
-def demo_queue(live_server):
-    """The demo's data and accounts, and an offline Self-Instruct run sent to review in full."""
-    call_command("seed_demo")
-    call_command("generate", technique="self_instruct", count=6, sample=1.0, domain=["infectious-disease"])
-    items = list(ReviewItem.objects.order_by("pk"))
-    assert len(items) >= 3, "the offline run should leave at least three items to review"
-    return items
-
-
-@pytest.fixture
-def demo_login(live_server, browser):
-    contexts = []
-
-    def login_as(username: str):
-        # A short window: the comment box starts below the fold, as on the ward's laptop.
-        context = browser.new_context(viewport={"width": 1000, "height": 420})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(f"{username}-demo-pass")
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r"/review/$"))
-        return page
-
-    yield login_as
-    for context in contexts:
-        context.close()
 
 
 def item_id(page) -> int:
