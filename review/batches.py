@@ -51,6 +51,18 @@ class BatchSummary:
     def releasable(self) -> bool:
         return self.sample_complete and self.interval[0] >= self.batch.acceptance_threshold
 
+    @property
+    def state(self) -> str:
+        """Where the batch stands, in one word the pages explain: a batch with nothing sampled never
+        becomes "under review"."""
+        if self.batch.released_at is not None:
+            return "released"
+        if self.sampled == 0:
+            return "not_sampled" if self.unsampled else "empty"
+        if not self.sample_complete:
+            return "under_review"
+        return "releasable" if self.releasable else "below_threshold"
+
 
 def batch_summary(batch: Batch) -> BatchSummary:
     counts = ReviewItem.objects.filter(batch=batch).aggregate(
@@ -68,8 +80,12 @@ def batch_summary(batch: Batch) -> BatchSummary:
     return BatchSummary(batch=batch, unsampled=unsampled, **counts)
 
 
-def release_batch(*, batch_id: int, user) -> Batch:
-    """The data lead releases the unreviewed remainder of a batch whose sample clears the threshold."""
+def release_batch(*, batch_id: int, user, confirmed_count: int | None) -> Batch:
+    """The data lead releases the unreviewed remainder of a batch whose sample clears the threshold.
+
+    `confirmed_count`: how many records the data lead saw on the confirmation page and agreed to
+    release; without it, or when the batch has changed since, nothing is released.
+    """
     with transaction.atomic():
         batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None:
@@ -87,6 +103,16 @@ def release_batch(*, batch_id: int, user) -> Batch:
             raise ReviewError(
                 f"The lower bound of the acceptance rate ({low:.1%}) is below the threshold "
                 f"({batch.acceptance_threshold:.0%}): keep only the reviewed records of this batch."
+            )
+        if confirmed_count is None:
+            raise ReviewError(
+                "Nothing was released: confirm the release on its confirmation page, which shows how "
+                "many unreviewed records it lets out."
+            )
+        if confirmed_count != summary.unsampled:
+            raise ReviewError(
+                f"Nothing was released: you confirmed {confirmed_count} records, but the batch now has "
+                f"{summary.unsampled} unreviewed records. Check the figures below and confirm again."
             )
         batch.released_at = timezone.now()
         batch.released_by = user

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from review.models import (
@@ -530,13 +532,41 @@ def progress(reviewer) -> tuple[int, Decision | None]:
     return latest.today, latest if latest.created_at >= undo_since else None
 
 
-def left_in_queue(reviewer=None) -> int:
-    """Pending items: counted at most every few seconds, since with a million of them a count is not free."""
-    count = cache.get("review:left_in_queue")
-    if count is None:
-        count = ReviewItem.objects.filter(status=ReviewItem.Status.PENDING).count()
-        cache.set("review:left_in_queue", count, timeout=settings.REVIEW_PROGRESS_CACHE_SECONDS)
-    return count
+@dataclass(frozen=True)
+class LeftInQueue:
+    """What is left to review, as one reviewer sees it."""
+
+    yours: int  # items this reviewer holds undecided or can still claim
+    with_others: int  # other pending items: held by, or waiting for, other reviewers
+
+
+def left_in_queue(reviewer, *, nothing_claimable: bool = False) -> LeftInQueue:
+    """What is left for `reviewer`, counted in one query and kept a few seconds per reviewer (with a
+    million pending items a count is not free). `nothing_claimable`: the caller just failed to claim
+    an item, so none is theirs; counted afresh so the page does not contradict itself."""
+    key = f"review:left_in_queue:{reviewer.pk}"
+    left = None if nothing_claimable else cache.get(key)
+    if left is None:
+        now = timezone.now()
+        taken = (
+            Assignment.objects.filter(_live(now), item=OuterRef("pk"))
+            .order_by()
+            .values("item")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+        held = mine.filter(status=Assignment.Status.ACTIVE, lease_expires_at__gt=now)
+        claimable = Q(reviewed_or_held=False, taken__lt=F("required_reviews"))
+        counts = (
+            ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+            .annotate(taken=Coalesce(Subquery(taken), 0), held=Exists(held), reviewed_or_held=Exists(mine))
+            .aggregate(total=Count("pk"), yours=Count("pk", filter=Q(held=True) | claimable))
+        )
+        yours = 0 if nothing_claimable else counts["yours"]
+        left = LeftInQueue(yours=yours, with_others=counts["total"] - yours)
+        cache.set(key, left, timeout=settings.REVIEW_PROGRESS_CACHE_SECONDS)
+    return left
 
 
 def adjudication_queue():

@@ -4,8 +4,14 @@
   "use strict";
 
   function item() { return document.getElementById("item"); }
-  function typing(target) {
-    return target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text") || target.isContentEditable);
+  // A key pressed in a form control belongs to the control (typing, ticking, choosing), never to a
+  // shortcut: the reviewer may believe they are typing a comment when focus is on a checkbox.
+  function inFormControl(target) {
+    if (!target || !target.tagName) { return false; }
+    return target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].indexOf(target.tagName) >= 0;
+  }
+  function typesText(target) {
+    return inFormControl(target) && !(target.tagName === "INPUT" && (target.type === "checkbox" || target.type === "radio"));
   }
   function panel(name) { return document.querySelector('details[data-panel="' + name + '"]'); }
   function click(selector) {
@@ -67,10 +73,60 @@
   // autosaved; the server's acknowledgement of the decision clears it. The key is the assignment and
   // when it was (last) put in front of the reviewer: an undo shows it afresh, so work kept before a
   // decision that was then undone (or sent by a plain form post htmx never saw) is not put back.
+  // A ward computer is shared: the work is encrypted (AES-GCM) with a key only this reviewer's pages
+  // get, filed under an opaque per-user scope (review/kept_work.py); other users' pages drop it and
+  // logging out clears it (kept-work.js). Where the browser has no Web Crypto (plain HTTP to another
+  // machine) nothing is kept here: the server's autosave still runs.
   var KEPT = "review-work:";
   var KEPT_FOR_MS = 7 * 24 * 3600 * 1000;
   var KEPT_FIELDS = ["instruction", "input", "output", "comment", "based_on", "panel"];
   var restoredFor = null;
+  var vault = null;
+  var writing = Promise.resolve();  // writes and removals, one after another in the order asked
+  var closed = false;  // logging out: nothing more is written
+
+  function openVault() {
+    if (vault) { return vault; }
+    var holder = document.getElementById("kept-work");
+    var subtle = window.crypto && window.crypto.subtle;
+    if (!holder || !holder.dataset.scope || !holder.dataset.key || !subtle) { vault = Promise.resolve(null); return vault; }
+    vault = subtle.importKey("raw", fromBase64(holder.dataset.key), "AES-GCM", false, ["encrypt", "decrypt"]).then(
+      function (key) { return { prefix: KEPT + holder.dataset.scope + ":", key: key }; },
+      function () { return null; }
+    );
+    return vault;
+  }
+  function toBase64(bytes) {
+    var text = "";
+    for (var i = 0; i < bytes.length; i++) { text += String.fromCharCode(bytes[i]); }
+    return btoa(text);
+  }
+  function fromBase64(text) { return Uint8Array.from(atob(text), function (c) { return c.charCodeAt(0); }); }
+  // The storage key is the cipher's associated data: an entry copied under another key does not open.
+  function seal(safe, name, work) {
+    var iv = window.crypto.getRandomValues(new Uint8Array(12));
+    var plain = new TextEncoder().encode(JSON.stringify(work));
+    return window.crypto.subtle.encrypt({ name: "AES-GCM", iv: iv, additionalData: new TextEncoder().encode(name) }, safe.key, plain).then(
+      function (sealed) { return JSON.stringify({ saved: work.saved, iv: toBase64(iv), data: toBase64(new Uint8Array(sealed)) }); }
+    );
+  }
+  function unseal(safe, name, stored) {
+    var box = JSON.parse(stored);
+    return window.crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(box.iv), additionalData: new TextEncoder().encode(name) }, safe.key, fromBase64(box.data)).then(
+      function (plain) { return JSON.parse(new TextDecoder().decode(plain)); }
+    );
+  }
+  function inTurn(step) {
+    writing = writing.then(function () { return openVault().then(function (safe) { if (safe && !closed) { return step(safe); } }); })
+      .catch(function () { /* storage full or off: the server's autosave still runs */ });
+    return writing;
+  }
+  function removeKept(prefix) {
+    for (var i = localStorage.length - 1; i >= 0; i--) {
+      var key = localStorage.key(i);
+      if (key && key.indexOf(prefix) === 0) { localStorage.removeItem(key); }
+    }
+  }
 
   function decisionForm() { return document.getElementById("decision-form"); }
   function keepWork(event) {
@@ -82,35 +138,52 @@
     KEPT_FIELDS.forEach(function (name) { work[name] = data.get(name) || ""; });
     var output = document.getElementById("edit-output");
     work.touched = !!(output && output.dataset.touched === "1");
-    try { localStorage.setItem(KEPT + section.dataset.workKey, JSON.stringify(work)); } catch (e) { /* storage full or off: the server's autosave still runs */ }
+    var workKey = section.dataset.workKey;
+    inTurn(function (safe) {
+      var name = safe.prefix + workKey;
+      return seal(safe, name, work).then(function (text) { if (!closed) { localStorage.setItem(name, text); } });
+    });
   }
   function forget(assignment) {
-    try {
-      for (var i = localStorage.length - 1; i >= 0; i--) {
-        var key = localStorage.key(i);
-        if (key && key.indexOf(KEPT + assignment + ":") === 0) { localStorage.removeItem(key); }
-      }
-    } catch (e) { /* nothing kept */ }
+    inTurn(function (safe) { removeKept(safe.prefix + assignment + ":"); });
   }
   function forgetOld() {
     try {
       for (var i = localStorage.length - 1; i >= 0; i--) {
         var key = localStorage.key(i);
         if (key && key.indexOf(KEPT) === 0) {
-          var work = JSON.parse(localStorage.getItem(key) || "{}");
-          if (!work.saved || Date.now() - work.saved > KEPT_FOR_MS) { localStorage.removeItem(key); }
+          var box = JSON.parse(localStorage.getItem(key) || "{}");
+          if (!box.saved || !box.data || Date.now() - box.saved > KEPT_FOR_MS) { localStorage.removeItem(key); }
         }
       }
     } catch (e) { /* unreadable storage: nothing to clean */ }
   }
   function restoreWork() {
-    var form = decisionForm();
     var section = item();
-    if (!form || !section || !section.dataset.workKey || restoredFor === section.dataset.workKey) { return; }
-    restoredFor = section.dataset.workKey;
-    var work;
-    try { work = JSON.parse(localStorage.getItem(KEPT + restoredFor) || "null"); } catch (e) { work = null; }
-    if (!work) { return; }
+    if (!decisionForm() || !section || !section.dataset.workKey || restoredFor === section.dataset.workKey) { return; }
+    var workKey = restoredFor = section.dataset.workKey;
+    openVault().then(function (safe) {
+      var name = safe && safe.prefix + workKey;
+      var stored = safe && localStorage.getItem(name);
+      return stored ? unseal(safe, name, stored) : null;
+    }).then(function (work) {
+      var current = item();
+      if (work && current && current.dataset.workKey === workKey) { putBack(work); }
+    }).catch(function () { /* not this user's, or damaged: nothing to put back */ });
+  }
+  document.addEventListener("submit", function (event) {
+    if (event.target && event.target.matches && event.target.matches("form.logout")) { closed = true; }
+  }, true);
+  // A session that expired sends the page to the login (HX-Redirect): first let the last keys be kept.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var target = xhr && xhr.getResponseHeader("HX-Redirect");
+    if (!target) { return; }
+    event.preventDefault();
+    writing.then(function () { window.location.href = target; });
+  });
+  function putBack(work) {
+    var form = decisionForm();
     var changed = false;
     KEPT_FIELDS.forEach(function (name) {
       var field = form.elements.namedItem(name);
@@ -214,54 +287,86 @@
     else if (document.getElementById("panel-field") && document.getElementById("panel-field").value === details.dataset.panel) { remember(""); }
   }, true);
 
+  // Shortcuts. A panel (edit, reject) that is open takes only its own keys: Esc closes it,
+  // Ctrl+Enter submits it, and in the reject panel a number ticks a reason unless focus is in a text
+  // field. Outside the panels, a letter or number is a shortcut only when focus is on no form control.
+  // A key that runs a shortcut never types its character (preventDefault), and a held-down key does
+  // not repeat a decision.
+  function openPanelElement() { return document.querySelector("details[data-panel][open]"); }
   document.addEventListener("keydown", function (event) {
     var section = item();
-    if (!section) { return; }
+    if (!section || event.isComposing || event.keyCode === 229) { return; }
+    var open = openPanelElement();
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
-      var open = document.querySelector("details[data-panel][open]");
-      if (open) {
+      if (open && !event.repeat) {
         event.preventDefault();
         click('[data-submit-for="' + open.dataset.panel + '"]');
       }
       return;
     }
     if (event.key === "Escape") { event.preventDefault(); closePanels(); return; }
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) { return; }
     var key = event.key.toLowerCase();
-    var rejecting = panel("reject") && panel("reject").open;
-    if (rejecting && /^[1-9]$/.test(key)) {
-      var reason = document.querySelector('[data-reason-key="' + key + '"]');
-      if (reason) { event.preventDefault(); reason.click(); reason.focus(); }
+    if (open) {
+      if (open.dataset.panel === "reject" && /^[1-9]$/.test(key) && !typesText(event.target)) {
+        event.preventDefault();  // nothing to type here: the number is the documented reason key
+        var reason = document.querySelector('[data-reason-key="' + key + '"]');
+        if (reason && !event.repeat) { reason.click(); reason.focus(); }
+      }
       return;
     }
+    if (inFormControl(event.target) || event.repeat) { return; }
     if (key === "e") { event.preventDefault(); openPanel("edit"); return; }
     if (key === "r") { event.preventDefault(); openPanel("reject"); return; }
     if (key === "x" && section.dataset.pair === "1") { event.preventDefault(); openPanel("reject"); return; }
     var target = document.querySelector('[data-key="' + key + '"]');
     if (!target) { return; }
     event.preventDefault();
-    if (target.tagName === "INPUT") {
-      target.click();  // a pair's choice: checks the radio and fires change
-      target.focus();
-    } else {
-      target.click();
-    }
+    // A pair's choice checks the radio and fires change; focus stays on the item, so the next key
+    // (A, E, another choice) is a shortcut too and not the radio's.
+    target.click();
   });
+
+  // The field a refused decision needs fixed, from what the form holds (the server re-rendered it
+  // with the reviewer's input and the open panel).
+  function fieldToFix(section) {
+    var open = section.dataset.openPanel;
+    if (open === "reject") {
+      var boxes = Array.prototype.slice.call(document.querySelectorAll('#reject-panel input[name="reasons"]'));
+      var ticked = boxes.filter(function (box) { return box.checked; });
+      var comment = document.getElementById("reject-comment");
+      var other = boxes.filter(function (box) { return box.value === "other" && box.checked; });
+      if (ticked.length && other.length && comment && !comment.value.trim()) { return comment; }
+      return ticked[0] || boxes[0] || null;
+    }
+    if (open === "edit") {
+      var instruction = document.getElementById("edit-instruction");
+      if (instruction && !instruction.value.trim()) { return instruction; }
+      return document.getElementById("edit-output");
+    }
+    // A pair accepted without a choice: the choices, focused as a group so 1/2/T still choose.
+    return document.getElementById("pair-choice");
+  }
 
   // After htmx puts a new item in, keys go to it: an error puts focus where the fix is needed.
   function focusItem() {
     var section = item();
     if (!section) { return; }
-    var open = section.dataset.openPanel;
-    if (section.dataset.error && open) {
-      var field = open === "edit" ? document.getElementById("edit-output") : document.querySelector('#reject-panel input[type="checkbox"]');
-      if (field) { field.focus(); return; }
+    if (section.dataset.error) {
+      var field = fieldToFix(section);
+      if (field) {
+        field.focus({ preventScroll: true });
+        field.scrollIntoView({ block: "center" });
+        return;
+      }
     }
     section.focus();
   }
-  document.addEventListener("htmx:afterSettle", function () {
-    // A swapped-in item removed whatever had focus; an autosave leaves the reviewer's cursor alone.
-    if (!document.activeElement || document.activeElement === document.body) { focusItem(); }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // A new item (or the same one refused) takes focus, even where htmx kept it in a field of the
+    // same id; an autosave (which swaps only the draft status) leaves the reviewer's cursor alone.
+    var swappedItem = event.target && event.target.id === "item";
+    if (swappedItem || !document.activeElement || document.activeElement === document.body) { focusItem(); }
     restoreWork();
   });
   document.addEventListener("DOMContentLoaded", function () {

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -82,7 +83,7 @@ def _page_context(
         "error": error,
         "notice": notice,
         "reject_reasons": RejectReason.choices,
-        "left_in_queue": left_in_queue(),
+        "left": left_in_queue(request.user, nothing_claimable=item is None),
         "draft_restored": False,
     }
     if item is None:
@@ -124,6 +125,7 @@ def _item_response(request: ReviewerRequest, context: dict, status: int = 200) -
     return render(request, template, context, status=status)
 
 
+@never_cache  # the page holds the reviewer's key to their kept work: not for the browser's cache
 @require_GET
 @role_required(REVIEW)
 def review_page(request: ReviewerRequest) -> HttpResponse:
@@ -143,6 +145,7 @@ def _decision_fields(data: dict) -> dict:
     }
 
 
+@never_cache
 @require_POST
 @role_required(REVIEW)
 def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
@@ -216,6 +219,7 @@ def prefetch(request: ReviewerRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+@never_cache
 @require_POST
 @role_required(REVIEW)
 def undo(request: ReviewerRequest) -> HttpResponse:

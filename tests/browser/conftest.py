@@ -1,9 +1,11 @@
 """Browser tests: Debian's Chromium driven by Playwright against a live server and a real worker."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from tests.conftest import PASSWORD
 
@@ -56,4 +58,46 @@ def login(live_server, browser):
 
     yield login_as
     for context in contexts:  # before the live server stops, so no request is left half-served
+        context.close()
+
+
+@pytest.fixture
+def demo_queue(live_server):
+    """The demo's data and accounts (`seed_demo`), and an offline Self-Instruct run (`generate`) sent
+    to review in full."""
+    from review.models import ReviewItem
+
+    call_command("seed_demo")
+    call_command("generate", technique="self_instruct", count=6, sample=1.0, domain=["infectious-disease"])
+    items = list(ReviewItem.objects.order_by("pk"))
+    assert len(items) >= 3, "the offline run should leave at least three items to review"
+    return items
+
+
+def sign_in(page, username: str) -> None:
+    """Log in on the page's login form with a demo account's password (`seed_demo`)."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(f"{username}-demo-pass")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+@pytest.fixture
+def demo_login(live_server, browser):
+    """A new browser context logged in as a demo account, in a short window (the comment box of the
+    review page starts below the fold, as on a ward's laptop), returning its page."""
+    contexts = []
+
+    def login_as(username: str):
+        context = browser.new_context(viewport={"width": 1000, "height": 420})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{live_server.url}/accounts/login/")
+        sign_in(page, username)
+        page.wait_for_url(re.compile(r"/review/$"))
+        return page
+
+    yield login_as
+    for context in contexts:
         context.close()

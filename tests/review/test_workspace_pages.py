@@ -1,5 +1,7 @@
 """The review workspace's pages: drafts, undo, prefetch, pairs, guidelines, adjudication, batches."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -188,7 +190,12 @@ def test_a_batch_page_shows_the_wilson_interval_and_releases(client_for, physici
     client = client_for(data_lead)
     page = client.get(reverse("review:batch_detail", args=[batch.pk])).text
     assert "95 % Wilson interval" in page and "Release the unreviewed remainder" in page
-    assert client.post(reverse("review:batch_release", args=[batch.pk])).status_code == 302
+    # The release asks first (tests/review/test_batch_release.py): the confirmation names the count.
+    confirm = client.get(reverse("review:batch_release", args=[batch.pk])).text
+    count = re.search(r'name="confirm" value="(\d+)"', confirm).group(1)
+    assert (
+        client.post(reverse("review:batch_release", args=[batch.pk]), {"confirm": count}).status_code == 302
+    )
     batch.refresh_from_db()
     assert batch.released_by == data_lead and batch.released_at is not None
 
