@@ -9,6 +9,8 @@ leave. A withheld record is counted once, under the first reason that applies, i
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from synth.quality.phi import find_phi
 
 # Reason: what the manifest, the dataset card and the dashboard call it.
@@ -17,6 +19,13 @@ WITHHELD = {
     "empty": "an empty message",
     "identical_pair": "chosen and rejected the same",
 }
+
+
+@lru_cache(maxsize=8192)
+def _has_phi(text: str) -> bool:
+    # The screen is the export's main cost (about a millisecond for a long answer): a prompt shared by
+    # several records (pairs, the same seed task) is screened once.
+    return bool(find_phi(text))
 
 
 def _same(a: str, b: str) -> bool:
@@ -29,7 +38,7 @@ def withheld_reason(
 ) -> str:
     """Why this record must not be written ("" if it may be): the texts are those the record holds."""
     texts = [instruction, task_input, chosen] + ([rejected or ""] if kind == "dpo" else [])
-    if any(text and find_phi(text) for text in texts):
+    if any(text and _has_phi(text) for text in texts):
         return "phi"
     if not instruction.strip() or not chosen.strip() or (kind == "dpo" and not (rejected or "").strip()):
         return "empty"
