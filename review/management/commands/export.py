@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from review.exports.base import FORMATS
 from review.exports.build import ExportError, build_export
+from review.exports.last_gate import withheld_summary
 from review.exports.settings import ExportSettings, ExportSettingsError
 from review.models import Export
 
@@ -123,7 +124,9 @@ class Command(BaseCommand):
         if export.status == Export.Status.EMPTY:
             raise CommandError(f"Nothing written (export #{export.pk} is empty): {export.error}")
         splits = ", ".join(f"{n} {split}" for split, n in export.manifest["counts"]["splits"].items())
+        withheld = withheld_summary(export.manifest["withheld"])
         self.stdout.write(
             f"Wrote {export.record_count} records ({splits}) to {out} "
             f"(export #{export.pk}, manifest sha256 {export.sha256})."
+            + (f" Withheld at export, never written: {withheld}." if withheld else "")
         )
