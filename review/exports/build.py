@@ -183,6 +183,8 @@ def _empty_reason(manifest: dict) -> str:
         return f"All {selected} records withheld: {withheld_summary(manifest['withheld'])}."
     steps = manifest["filter_counts"]
     if not steps or not steps[0]["records"]:
+        if manifest["settings"].get("include_released"):
+            return "No approved records match these filters: nothing has been approved or released yet."
         return "No approved records match these filters: physicians have approved nothing yet."
     emptied = next(step["step"] for step in steps if not step["records"])
     return f"No approved records match these filters (none left after: {emptied})."
