@@ -76,6 +76,10 @@ class ExportForm(forms.Form):
         label="Validation share", initial=0.0, min_value=0, max_value=0.9, required=False
     )
     seed = forms.IntegerField(label="Split seed", initial=42, required=False)
+    stable_pseudonyms = forms.BooleanField(
+        label="Stable reviewer pseudonyms (the same in every export; by default each export has its own)",
+        required=False,
+    )
 
     def export_settings(self) -> dict:
         """The settings as review.exports.build.request_export takes them; blanks take the defaults."""

@@ -340,6 +340,8 @@ class Export(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         READY = "ready", "Ready"
+        # Nothing to write (no record matched, or the last gate withheld them all): no folder, no download.
+        EMPTY = "empty", "Empty"
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.SFT)
@@ -347,7 +349,7 @@ class Export(models.Model):
     # Every setting of the export (style, filters, split, seed), as review.exports.settings parses them.
     filters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True)  # why it failed (what to fix), or why it is empty
     file_name = models.CharField(max_length=200, blank=True)  # the export's folder under EXPORT_ROOT
     record_count = models.PositiveIntegerField(default=0)
     # Progress while building: records written out of the records the filters select.

@@ -58,10 +58,15 @@ def test_pages_carry_a_nonce_only_script_policy(client_for, physician, review_it
 
 
 def test_downloads_are_attachments_the_browser_never_sniffs(
-    client_for, data_lead, review_items, django_capture_on_commit_callbacks
+    client_for, data_lead, physician, review_items, django_capture_on_commit_callbacks
 ):
     from review.exports.build import request_export
+    from review.queue import claim_next, submit_decision
 
+    item = claim_next(physician)  # an export needs an approved record to have anything to download
+    submit_decision(
+        reviewer=physician, assignment_id=item.assignments.get(reviewer=physician).pk, verdict="accept"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         export = request_export(kind="sft", format="jsonl", created_by=data_lead)
     r = client_for(data_lead).get(reverse("review:export_download", args=[export.pk]))

@@ -23,8 +23,11 @@ def test_a_real_worker_runs_a_generation_run_and_an_export(task_worker, demo_con
     assert ReviewItem.objects.filter(batch__run=run).count() == run.sampled_count > 0
 
     export = request_export(kind="sft", format="jsonl", created_by=data_lead)
-    wait_for(lambda: Export.objects.get(pk=export.pk).status in {"ready", "failed"})
-    assert Export.objects.get(pk=export.pk).status == "ready"
+    wait_for(lambda: Export.objects.get(pk=export.pk).status in {"ready", "empty", "failed"})
+    # Nobody has reviewed anything yet: the export says it is empty, and why (no folder to download).
+    export.refresh_from_db()
+    assert export.status == "empty", export.error
+    assert export.error == "No approved records match these filters: physicians have approved nothing yet."
     # (The run's and the export's watchdog tasks wait for their time, then find the work done and stop.)
     work = DBTaskResult.objects.exclude(task_path__in=["synth.tasks.watch_run", "review.tasks.watch_export"])
     # The export is marked ready just before its task returns: let the worker record the result.

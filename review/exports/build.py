@@ -13,6 +13,7 @@ that was merely slow finds out at its next page and stops: one complete export, 
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import json
@@ -33,11 +34,16 @@ from django.utils import timezone
 from review.agreement_report import agreement_report, domain_alphas
 from review.exports.base import FORMATS, ExportFormat
 from review.exports.card import dataset_card
-from review.exports.records import record_pages, schema_for, select
+from review.exports.last_gate import WITHHELD, withheld_summary
+from review.exports.pseudonyms import Pseudonyms, anonymised_report
+from review.exports.records import RecordShaper, record_pages, schema_for, select
 from review.exports.settings import ExportSettings, ExportSettingsError
 from review.models import Export
 
 SPLITS = ("train", "validation")
+# Builds of one export, counting those whose worker died before it could say why (each one is
+# re-queued by the watchdog when its lease runs out): past this, the export fails instead of looping.
+MAX_ATTEMPTS = 3
 
 
 class ExportError(Exception):
@@ -100,42 +106,60 @@ def _split_of(record_id: str, share: float, seed: int) -> str:
 def build_export(export: Export, *, destination: Path | None = None) -> Export:
     """Write the export's files. The folder appears under its final name only once complete.
 
-    Does nothing if the export is finished, or being built by a worker whose lease still runs."""
+    Does nothing if the export is finished, or being built by a worker whose lease still runs. An export
+    with nothing to write ends EMPTY, saying why, with no folder. Any error while building marks the
+    export FAILED at once with what to fix (an error here is the same on every attempt: a folder that
+    cannot be made, a read-only or full disk, a bug); builds whose worker died each time (nothing could
+    record why) stop after MAX_ATTEMPTS."""
     attempt = _claim(export, destination)
     if attempt is None:
         export.refresh_from_db()
         return export
-    try:
-        parsed = ExportSettings.load({**export.filters, "kind": export.kind, "format": export.format})
-    except ExportSettingsError as error:
-        _fail(export, attempt, str(error))
-        raise ExportError(str(error)) from None
+    if attempt > MAX_ATTEMPTS:
+        message = (
+            f"Gave up after {attempt - 1} attempts: each time, the worker building this export stopped "
+            "before it finished (killed, out of memory, or the database went away). See the task workers' "
+            "log, then create the export again."
+        )
+        _fail(export, attempt, message)
+        raise ExportError(message)
     folder = destination or Path(django_settings.EXPORT_ROOT) / f"export-{export.pk}-{export.kind}"
     partial = folder.with_name(f"{folder.name}.partial-{attempt}")
-    for stale in folder.parent.glob(f"{folder.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a killed worker (or one that lost its lease)
-    partial.mkdir(parents=True)
     try:
-        _write(export, attempt, parsed, partial)
+        try:
+            parsed = ExportSettings.load({**export.filters, "kind": export.kind, "format": export.format})
+        except ExportSettingsError as error:
+            raise ExportError(str(error)) from None
+        for stale in folder.parent.glob(f"{folder.name}.partial-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed worker (or one that lost its lease)
+        partial.mkdir(parents=True)
+        written = _write(export, attempt, parsed, partial)
         with transaction.atomic():
             # Locked, so a worker whose lease ran out cannot finish alongside the attempt that replaced it.
             if not Export.objects.select_for_update().filter(
                 pk=export.pk, attempts=attempt, status=Export.Status.RUNNING
             ):
                 raise LeaseLost
-            if folder.exists():
-                if destination is None:
-                    shutil.rmtree(folder)  # renamed by an attempt killed before it could mark it ready
-                else:
-                    folder.rmdir()  # only ever an empty folder: the command refuses anything else
-            os.replace(partial, folder)
-            export.status = Export.Status.READY
-            export.file_name = str(folder) if destination else folder.name
+            if not written:
+                # Nothing to train on: no folder (a split-less folder is one `load_dataset` refuses).
+                shutil.rmtree(partial, ignore_errors=True)
+                export.status = Export.Status.EMPTY
+                export.error = _empty_reason(export.manifest)
+                export.file_name = ""
+            else:
+                if folder.exists():
+                    if destination is None:
+                        shutil.rmtree(folder)  # renamed by an attempt killed before it could mark it ready
+                    else:
+                        folder.rmdir()  # only ever an empty folder: the command refuses anything else
+                os.replace(partial, folder)
+                export.status = Export.Status.READY
+                export.file_name = str(folder) if destination else folder.name
             export.finished_at = timezone.now()
             export.lease_until = None
             export.save(
                 update_fields=[
-                    *("status", "file_name", "record_count", "sha256", "manifest", "finished_at"),
+                    *("status", "error", "file_name", "record_count", "sha256", "manifest", "finished_at"),
                     "lease_until",
                 ]
             )
@@ -145,11 +169,70 @@ def build_export(export: Export, *, destination: Path | None = None) -> Export:
         return export
     except Exception as error:
         shutil.rmtree(partial, ignore_errors=True)
-        _fail(export, attempt, str(error))
-        if isinstance(error, ExportError):
-            raise
-        raise ExportError(str(error)) from error
+        message = failure_message(error, folder, setting="--out" if destination else "EXPORT_ROOT")
+        _fail(export, attempt, message)
+        export.refresh_from_db()
+        raise ExportError(message) from error
     return export
+
+
+def _empty_reason(manifest: dict) -> str:
+    """Why an export holds no record: the filter that left none, or what the last gate withheld."""
+    selected = manifest["counts"]["selected"]
+    if selected:
+        return f"All {selected} records withheld: {withheld_summary(manifest['withheld'])}."
+    steps = manifest["filter_counts"]
+    if not steps or not steps[0]["records"]:
+        if manifest["settings"].get("include_released"):
+            return "No approved records match these filters: nothing has been approved or released yet."
+        return "No approved records match these filters: physicians have approved nothing yet."
+    emptied = next(step["step"] for step in steps if not step["records"])
+    return f"No approved records match these filters (none left after: {emptied})."
+
+
+def _blocking_file(path: Path) -> Path | None:
+    """The file standing where a folder on the way to `path` should be, if any."""
+    for ancestor in [path, *path.parents]:
+        if ancestor.is_file():
+            return ancestor
+        if ancestor.is_dir():
+            return None
+    return None
+
+
+def failure_message(error: BaseException, folder: Path, *, setting: str = "EXPORT_ROOT") -> str:
+    """What went wrong, and what to fix, in words a data lead or an administrator can act on."""
+    if isinstance(error, ExportError):
+        return str(error)
+    if isinstance(error, OSError):
+        where = Path(error.filename) if error.filename else folder
+        if error.errno == errno.EROFS:
+            return (
+                f"Cannot write the export: {where} is on a read-only file system. "
+                f"Point {setting} at a writable folder (or mount it read-write), then create the export again."
+            )
+        if error.errno in (errno.ENOTDIR, errno.EEXIST) and (blocker := _blocking_file(where)):
+            return (
+                f"Cannot create the export's folder {folder}: {blocker} is a file, not a folder. "
+                f"Point {setting} at a folder, or move that file away, then create the export again."
+            )
+        if error.errno in (errno.EACCES, errno.EPERM):
+            return (
+                f"Cannot write the export: no permission to write {where}. Give the account running the task "
+                f"workers write access, or point {setting} at a folder it may write, then create the export again."
+            )
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return (
+                f"Cannot write the export: the disk holding {folder.parent} is full. Free some space, then "
+                "create the export again."
+            )
+        return (
+            f"Cannot write the export to {where}: {error.strerror or error}. Check {setting}, then try again."
+        )
+    return (
+        f"The export failed with an unexpected error ({type(error).__name__}: {error}). Report it with the "
+        "task workers' log."
+    )
 
 
 def _claim(export: Export, destination: Path | None) -> int | None:
@@ -197,19 +280,25 @@ def _fail(export: Export, attempt: int, message: str) -> None:
     )
 
 
-def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -> None:
+def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -> int:
+    """Write the records, the dataset card and manifest.json into `folder`; return how many were written.
+
+    The manifest and counts are set on `export` (saved by the caller). Nothing identifies a reviewer:
+    reviews and the agreement figures carry pseudonyms keyed to this export (review.exports.pseudonyms)."""
     snapshot = timezone.now()
     selection = select(parsed, snapshot=snapshot, domain_alphas=domain_alphas)
     _renew(export, attempt, total=selection.total, progress=0)
 
     format_class: type[ExportFormat] = FORMATS[parsed.format]
     schema = schema_for(parsed)
+    pseudonyms = Pseudonyms(stable=parsed.stable_pseudonyms)
+    shaper = RecordShaper(parsed, pseudonyms)
     writers: dict[str, ExportFormat] = {}
     techniques, teachers, domains = Counter(), Counter(), Counter()
     reviewed = released = edited = written = 0
     split_by_id = parsed.validation_share > 0
     with _cyclic_gc_paused():
-        for page in record_pages(selection, parsed):
+        for page in record_pages(selection, shaper):
             # Counted a page at a time with C-level helpers: per-record Python steps are the export's cost.
             techniques.update(map(itemgetter("technique"), page))
             teachers.update(map(itemgetter("teacher", "teacher_model"), page))
@@ -217,7 +306,7 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
             reviewed += sum(map(itemgetter("reviewed"), page))
             released += sum(map(itemgetter("released"), page))
             edited += sum(map(itemgetter("edited"), page))
-            by_split: dict[str, list] = {"train": page}
+            by_split: dict[str, list] = {"train": page} if page else {}
             if split_by_id:
                 by_split = {}
                 for record in page:
@@ -228,14 +317,12 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
                     writers[split] = format_class(folder / format_class.data_file(split), schema)
                 writers[split].write(records)
             written += len(page)
-            _renew(export, attempt, progress=written)
-    if not writers:  # nothing matched: an empty train split still tells the data lead so, with its schema
-        writers["train"] = format_class(folder / format_class.data_file("train"), schema)
+            _renew(export, attempt, progress=shaper.seen)
     for writer in writers.values():
         writer.close()
 
     data_files = {split: format_class.data_file(split) for split in SPLITS if split in writers}
-    report = agreement_report(domains=parsed.domains or None)
+    report = anonymised_report(agreement_report(domains=parsed.domains or None), pseudonyms)
     manifest = {
         "export_id": export.pk,
         "kind": parsed.kind,
@@ -244,15 +331,24 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
         "settings": parsed.stored(),
         "counts": {
             "records": written,
+            "selected": shaper.seen,
             "splits": {split: writers[split].records for split in data_files},
             "reviewed": reviewed,
             "released": released,
             "edited": edited,
         },
         "filter_counts": selection.filter_counts,
+        # Records the last gate kept out (review.exports.last_gate), by reason; never written anywhere.
+        "withheld": {reason: shaper.withheld[reason] for reason in WITHHELD},
+        "pseudonyms": "stable" if parsed.stable_pseudonyms else "this export only",
         "agreement": report,
         "files": [],
     }
+    export.record_count = written
+    export.manifest = manifest
+    if not written:
+        export.sha256 = ""
+        return 0
     if format_class.dataset_card:
         teacher_counts: Counter = Counter()
         for (name, model), n in teachers.items():
@@ -267,9 +363,8 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
     ]
     manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     (folder / "manifest.json").write_bytes(manifest_bytes)
-    export.record_count = written
-    export.manifest = manifest
     export.sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+    return written
 
 
 def export_files(export: Export) -> list[str]:

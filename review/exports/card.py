@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from review.exports.last_gate import WITHHELD
+
 
 def _q(value: Any) -> str:
     """A YAML scalar: JSON's quoting is valid YAML and escapes whatever the text holds."""
@@ -20,6 +22,11 @@ def dataset_card(
 ) -> str:
     settings = manifest["settings"]
     kind = settings["kind"]
+    pseudonym_scope = (
+        "that are the same in every export of this studio"
+        if settings.get("stable_pseudonyms")
+        else "keyed to this export alone: they cannot be matched across exports"
+    )
     agreement = manifest["agreement"]
     tags = ["medical", "clinical", "synthetic", "trl", kind]
     lines = [
@@ -62,9 +69,10 @@ def dataset_card(
         "## Provenance",
         "",
         "Every record carries `technique`, `teacher`, `teacher_model`, `domain`, the reviewers' verdicts "
-        "(`reviews`, reviewers as pseudonyms), `edited` (a physician's edit replaced the text), and "
-        "`reviewed` / `released` (released records come from a batch the data lead released after "
-        "acceptance sampling, without a review of their own).",
+        f"(`reviews`, reviewers as pseudonyms {pseudonym_scope}), `edited` (a physician's edit replaced the "
+        "text), and `reviewed` / `released` (released records come from a batch the data lead released "
+        "after acceptance sampling, without a review of their own). No file of this dataset names a "
+        "reviewer or holds an account id.",
         "",
     ]
     for heading, counts in provenance.items():
@@ -73,6 +81,18 @@ def dataset_card(
         lines.append("")
     lines += ["## Filters", "", "| filter | records left |", "| --- | --- |"]
     lines += [f"| {step['step']} | {step['records']} |" for step in manifest["filter_counts"]]
+    withheld = manifest["withheld"]
+    lines += [
+        "",
+        "## Withheld at export",
+        "",
+        "Every record's text was screened once more when this export was written; these records matched "
+        "the filters but were withheld, never written (a record is counted once, under its first reason).",
+        "",
+        "| reason | records |",
+        "| --- | --- |",
+        *[f"| {WITHHELD[reason]} (`{reason}`) | {withheld.get(reason, 0)} |" for reason in WITHHELD],
+    ]
     overall = agreement["overall"]
     low, high = (overall["alpha_ci"] or [None, None])[:2]
     lines += [
@@ -96,5 +116,13 @@ def dataset_card(
         )
     lines += ["", "| technique | items | alpha |", "| --- | --- | --- |"]
     lines += [f"| {k} | {v['items']} | {_fmt(v['alpha'])} |" for k, v in agreement["by_technique"].items()]
+    if agreement["pairs"]:
+        lines += ["", "| reviewer pair (pseudonyms) | items | Cohen's kappa | percent agreement |"]
+        lines += ["| --- | --- | --- | --- |"]
+        lines += [
+            f"| {p['reviewer_a']} and {p['reviewer_b']} | {p['items']} | {_fmt(p['kappa'])} | "
+            f"{_fmt(p['percent_agreement'])} |"
+            for p in agreement["pairs"]
+        ]
     lines += ["", "## Settings", "", "```json", json.dumps(settings, indent=2, ensure_ascii=False), "```", ""]
     return "\n".join(lines)

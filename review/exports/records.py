@@ -7,7 +7,7 @@ each page's reviews fetched in one more query, so memory stays flat however many
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -17,6 +17,8 @@ import pyarrow as pa
 from django.conf import settings as django_settings
 from django.db.models import Q, QuerySet
 
+from review.exports.last_gate import withheld_reason
+from review.exports.pseudonyms import Pseudonyms
 from review.exports.settings import ExportSettings
 from review.models import APPROVING_VERDICTS, Adjudication, Decision, Preference, ReviewItem, Verdict
 from synth.models import Candidate
@@ -208,11 +210,11 @@ def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[tuple]]
         yield page
 
 
-def _reviews_for(first: int, last: int) -> dict[int, list[dict[str, str]]]:
+def _reviews_for(first: int, last: int, pseudonym: Callable[[int], str]) -> dict[int, list[dict[str, str]]]:
     """The reviews of the items whose ids lie in [first, last] (a page's range: two parameters, not
-    thousands; items outside the export in that range are simply never looked up)."""
+    thousands; items outside the export in that range are simply never looked up), reviewers as
+    pseudonyms (review.exports.pseudonyms)."""
     reviews: dict[int, list[dict[str, str]]] = defaultdict(list)
-    # Reviewers appear as stable pseudonyms: exported data travels further than the studio's accounts.
     for item_id, reviewer_id, verdict, preference in (
         Decision.objects.filter(item_id__gte=first, item_id__lte=last)
         .order_by("item_id", "created_at", "pk")
@@ -220,7 +222,7 @@ def _reviews_for(first: int, last: int) -> dict[int, list[dict[str, str]]]:
     ):
         reviews[item_id].append(
             {
-                "reviewer": f"reviewer-{reviewer_id}",
+                "reviewer": pseudonym(reviewer_id),
                 "role": "reviewer",
                 "verdict": verdict,
                 "preference": preference,
@@ -233,7 +235,7 @@ def _reviews_for(first: int, last: int) -> dict[int, list[dict[str, str]]]:
     ):
         reviews[item_id].append(
             {
-                "reviewer": f"reviewer-{adjudicator_id}",
+                "reviewer": pseudonym(adjudicator_id),
                 "role": "adjudicator",
                 "verdict": verdict,
                 "preference": preference,
@@ -247,10 +249,14 @@ def _prompt_text(instruction: str, task_input: str) -> str:
 
 
 class RecordShaper:
-    """Turns one reviewed item's (or released candidate's) values into the export's record shape."""
+    """Turns one reviewed item's (or released candidate's) values into the export's record shape, or
+    withholds it (review.exports.last_gate), counting why in `withheld`; `seen` counts both."""
 
-    def __init__(self, settings: ExportSettings) -> None:
+    def __init__(self, settings: ExportSettings, pseudonyms: Pseudonyms | None = None) -> None:
         self.settings = settings
+        self.pseudonyms = pseudonyms or Pseudonyms(stable=settings.stable_pseudonyms)
+        self.withheld: Counter[str] = Counter()
+        self.seen = 0
         self.system = (
             [{"role": "system", "content": settings.system_prompt}] if settings.system_prompt.strip() else []
         )
@@ -271,7 +277,23 @@ class RecordShaper:
             return {"prompt": user, "completion": answer}
         return {"messages": [*user, *answer]}
 
-    def item(self, row: tuple, reviews: list[dict[str, str]]) -> dict[str, Any]:
+    def _record(
+        self, instruction: str, task_input: str, chosen: str, rejected: str | None, provenance: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        self.seen += 1
+        reason = withheld_reason(
+            kind=self.settings.kind,
+            instruction=instruction,
+            task_input=task_input,
+            chosen=chosen,
+            rejected=rejected,
+        )
+        if reason:
+            self.withheld[reason] += 1
+            return None
+        return {**self.content(instruction, task_input, chosen, rejected), **provenance}
+
+    def item(self, row: tuple, reviews: list[dict[str, str]]) -> dict[str, Any] | None:
         """`row` holds ITEM_FIELDS' values, in that order."""
         (
             pk, verdict, preference, revision_id, instruction, task_input, output, rejected_output,
@@ -287,25 +309,26 @@ class RecordShaper:
             instruction, task_input, chosen = revised_instruction, revised_input, revised_output
             if not rejected_output:
                 rejected = output  # DPO from edits: the original is the rejected one
-        return {
-            **self.content(instruction, task_input, chosen, rejected),
-            "id": f"item-{pk}",
-            "domain": domain or "",
-            "technique": technique,
-            "teacher": provider,
-            "teacher_model": model,
-            "reviewed": True,
-            "released": False,
-            "edited": edited,
-            "verdict": verdict,
-            "reviews": reviews,
-        }
+        return self._record(
+            instruction, task_input, chosen, rejected,
+            {
+                "id": f"item-{pk}",
+                "domain": domain or "",
+                "technique": technique,
+                "teacher": provider,
+                "teacher_model": model,
+                "reviewed": True,
+                "released": False,
+                "edited": edited,
+                "verdict": verdict,
+                "reviews": reviews,
+            },
+        )  # fmt: skip
 
-    def released(self, row: tuple) -> dict[str, Any]:
+    def released(self, row: tuple) -> dict[str, Any] | None:
         """`row` holds CANDIDATE_FIELDS' values, in that order."""
         pk, instruction, task_input, output, rejected_output, technique, provider, model, domain = row
-        return {
-            **self.content(instruction, task_input, output, rejected_output),
+        return self._record(instruction, task_input, output, rejected_output, {
             "id": f"candidate-{pk}",
             "domain": domain or "",
             "technique": technique,
@@ -316,19 +339,20 @@ class RecordShaper:
             "edited": False,
             "verdict": "",
             "reviews": [],
-        }
+        })  # fmt: skip
 
 
-def record_pages(selection: Selection, settings: ExportSettings) -> Iterator[list[dict[str, Any]]]:
-    """The selected records, a page at a time: reviewed items first, then released records."""
-    shaper = RecordShaper(settings)
+def record_pages(selection: Selection, shaper: RecordShaper) -> Iterator[list[dict[str, Any]]]:
+    """The selected records, a page at a time: reviewed items first, then released records. Withheld
+    records are left out of their page (which may then be empty) and counted by the shaper."""
     no_reviews: list[dict[str, str]] = []
     for page in _pages(selection.items, ITEM_FIELDS):
-        reviews = _reviews_for(page[0][0], page[-1][0])
-        yield [shaper.item(row, reviews.get(row[0], no_reviews)) for row in page]
+        reviews = _reviews_for(page[0][0], page[-1][0], shaper.pseudonyms)
+        records = [shaper.item(row, reviews.get(row[0], no_reviews)) for row in page]
+        yield [record for record in records if record is not None]
     if selection.released is not None:
         for page in _pages(selection.released, CANDIDATE_FIELDS):
-            yield [shaper.released(row) for row in page]
+            yield [record for record in map(shaper.released, page) if record is not None]
 
 
 def sft_records(settings: ExportSettings | None = None) -> Iterator[dict[str, Any]]:
@@ -337,5 +361,5 @@ def sft_records(settings: ExportSettings | None = None) -> Iterator[dict[str, An
 
     settings = settings or ExportSettings()
     selection = select(settings, snapshot=timezone.now(), domain_alphas=dict)
-    for page in record_pages(selection, settings):
+    for page in record_pages(selection, RecordShaper(settings)):
         yield from page

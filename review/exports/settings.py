@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from synth.quality.phi import KINDS, find_phi
+
 DEFAULT_SYSTEM_PROMPT = (
     "You are a careful clinical assistant. Answer accurately and concisely, and say when a question "
     "needs a clinician's direct assessment."
@@ -37,11 +39,23 @@ class ExportSettings(BaseModel):
     include_released: bool = False  # add released batches' unreviewed records (reviewed=false)
     validation_share: float = Field(default=0.0, ge=0.0, lt=1.0)
     seed: int = 42
+    # Reviewers' pseudonyms are keyed to each export, so two exports cannot be joined on them; stable
+    # ones (keyed by the server's secret) are the same in every export, for a data lead who asks.
+    stable_pseudonyms: bool = False
+
+    @model_validator(mode="after")
+    def _system_prompt_without_phi(self) -> ExportSettings:
+        # The system prompt goes into every record: it is screened like the records themselves.
+        findings = find_phi(self.system_prompt)
+        if findings:
+            kinds = ", ".join(sorted({KINDS[f.kind] for f in findings}))
+            raise ValueError(f"The system prompt may hold PHI ({kinds}): remove it")
+        return self
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ExportSettings:
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("The start date is after the end date: swap them.")
+            raise ValueError("The start date is after the end date: swap them")
         return self
 
     @model_validator(mode="after")
@@ -57,7 +71,8 @@ class ExportSettings(BaseModel):
             return cls.model_validate(data)
         except ValidationError as error:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in error.errors()
             )
             raise ExportSettingsError(f"Check the export settings: {problems}.") from None
 

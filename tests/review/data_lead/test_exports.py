@@ -152,7 +152,10 @@ def test_dpo_from_edits_pairs_the_edit_with_the_original(double_reviewed):
 
 def test_without_pairs_a_dpo_export_is_empty_and_its_filter_counts_say_why(double_reviewed):
     row = export(kind="dpo")
-    assert row.status == "ready" and row.record_count == 0
+    # Not "ready": an empty export says so, with the filter that left nothing, and has no folder.
+    assert row.status == "empty" and row.record_count == 0
+    assert row.error.startswith("No approved records match these filters (none left after: preference pairs")
+    assert not folder_of(row).exists() and not list(folder_of(row).parent.glob("*"))
     assert [step["records"] for step in row.manifest["filter_counts"]] == [4, 0]
     assert "ties and 'both unacceptable' left out" in row.manifest["filter_counts"][1]["step"]
 
