@@ -53,6 +53,8 @@ def _secret_key() -> str:
 
 
 DEBUG = env_bool("DEBUG") and not PRODUCTION
+# Debug pages hide what functions holding an API key mark as sensitive, under DEBUG too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "synth.teachers.redact.KeepSecretsExceptionReporterFilter"
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

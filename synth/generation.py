@@ -380,7 +380,11 @@ class _ChunkDriver:
                 outcomes = []
                 continue
             for slot, call in enumerate(step.calls):
-                future = self._submit(call)
+                try:
+                    future = self._submit(call)
+                except TeacherError as error:  # its client cannot be built (e.g. its host now resolves
+                    self.failure = error.message  # to a forbidden address): the run cannot go on
+                    return
                 self.pending[future] = (step, slot)
             return
 
