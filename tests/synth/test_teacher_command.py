@@ -21,7 +21,11 @@ def test_it_adds_a_teacher_with_its_limits(db):
     )  # fmt: skip
     assert "Added teacher 'vllm-local'" in out
     teacher = Teacher.objects.get(name="vllm-local")
-    assert (teacher.provider, teacher.model, teacher.base_url) == ("openai", "llama3.1", "http://10.0.0.12:8000/v1")
+    assert (teacher.provider, teacher.model, teacher.base_url) == (
+        "openai",
+        "llama3.1",
+        "http://10.0.0.12:8000/v1",
+    )
     assert (teacher.api_key_env, teacher.concurrency) == ("VLLM_API_KEY", 16)
     assert (teacher.requests_per_minute, teacher.tokens_per_minute) == (600, 200000)
 
