@@ -125,6 +125,14 @@ class AnthropicTeacher:
             )
         else:
             latency_ms = round(1000 * (time.monotonic() - started))
+            if not isinstance(
+                response, AnthropicMessage
+            ):  # e.g. an empty or plain-text 200 from something else
+                raise TeacherError(
+                    "The teacher's response is not a reply of its API; check the base URL.",
+                    permanent=False,
+                    reason="unparseable",
+                )
             try:
                 return self._completion(response, schema=schema, latency_ms=latency_ms)
             except TeacherError as unusable:
