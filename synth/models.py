@@ -268,6 +268,9 @@ class Query(models.Model):
     text = models.TextField()
     input = models.TextField(blank=True)
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
+    # PHI findings from the screen on import: a query with any is held back and never sent to a teacher.
+    held_back = models.BooleanField(default=False)
+    phi_findings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["query_set", "line"]

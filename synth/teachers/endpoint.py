@@ -98,7 +98,7 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def _allowed_locally(host: str, port: int, allow_list: Iterable[str]) -> bool:
+def listed_locally(host: str, port: int, allow_list: Iterable[str]) -> bool:
     """Whether TEACHER_LOCAL_HOSTS lists `host` (a name or an address) at `port`."""
     for entry in allow_list:
         entry = entry.strip().lower()
@@ -138,11 +138,11 @@ def checked_addresses(host: str, port: int, *, local_hosts: Iterable[str] | None
         ) from None
     if not addresses:
         raise UnsafeEndpoint(f"'{host}' resolves to no address: check the host name.")
-    if _allowed_locally(host, port, allow_list):
+    if listed_locally(host, port, allow_list):
         return addresses
     for text in addresses:
         address = ipaddress.ip_address(text.split("%", 1)[0])
-        if _allowed_locally(str(address), port, allow_list):
+        if listed_locally(str(address), port, allow_list):
             continue
         if address.is_link_local or address in METADATA_ADDRESSES:
             raise UnsafeEndpoint(
