@@ -37,6 +37,10 @@ class UnsafeEndpoint(ValueError):
     """The URL must not be called; the message says why and what to do."""
 
 
+class Unresolvable(UnsafeEndpoint):
+    """The host name resolves to nothing now: refused when saved; on a connection, a transient failure."""
+
+
 def _character_name(char: str) -> str:
     names = {"\t": "a tab", "\n": "a line break", "\r": "a carriage return", " ": "a space"}
     return names.get(char, f"the invisible character U+{ord(char):04X}")
@@ -132,12 +136,12 @@ def checked_addresses(host: str, port: int, *, local_hosts: Iterable[str] | None
     try:
         addresses = resolve(host, port)
     except (socket.gaierror, UnicodeError) as error:
-        raise UnsafeEndpoint(
+        raise Unresolvable(
             f"'{host}' does not resolve to an address here ({getattr(error, 'strerror', None) or error}): "
             "check the host name, and that this machine's DNS knows it."
         ) from None
     if not addresses:
-        raise UnsafeEndpoint(f"'{host}' resolves to no address: check the host name.")
+        raise Unresolvable(f"'{host}' resolves to no address: check the host name.")
     if listed_locally(host, port, allow_list):
         return addresses
     for text in addresses:
@@ -180,7 +184,10 @@ class CheckedNetworkBackend(httpcore2.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
     ) -> httpcore2.NetworkStream:
-        addresses = checked_addresses(host, port)  # raises UnsafeEndpoint: the call fails, nothing is sent
+        try:
+            addresses = checked_addresses(host, port)  # UnsafeEndpoint: the call fails, nothing is sent
+        except Unresolvable as error:  # DNS down for a moment: a connection error, retried as such
+            raise httpcore2.ConnectError(str(error)) from None
         failure: Exception | None = None
         for address in addresses:
             try:
@@ -223,7 +230,7 @@ def unsafe_cause(error: BaseException) -> UnsafeEndpoint | None:
         if isinstance(error, UnsafeEndpoint):
             return error
         seen.add(id(error))
-        error = error.__cause__ or error.__context__
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     return None
 
 

@@ -82,11 +82,14 @@ def _nesting(line: str) -> int:
 def _rows_from_csv(content: str) -> tuple[list[Row], list[str]]:
     reader = csv.DictReader(io.StringIO(content))
     rows, problems = [], []
+    last_line = 0  # where the last record read ended: a record that cannot be read starts after it
     try:
         fields = [name.strip().lower() for name in reader.fieldnames or []]
         if not any(name in fields for name in TEXT_FIELDS):
             return [], [f"line 1: the header needs a column named one of: {', '.join(TEXT_FIELDS)}"]
+        last_line = reader.line_num
         for record in reader:
+            last_line = reader.line_num
             cleaned = {(k or "").strip().lower(): (v or "") for k, v in record.items()}
             if isinstance(cleaned.get(""), list) or None in record:
                 cleaned.pop("", None)  # cells beyond the header: ignored, as before
@@ -95,7 +98,7 @@ def _rows_from_csv(content: str) -> tuple[list[Row], list[str]]:
             rows.append(_row(reader.line_num, cleaned, problems))
     except csv.Error as error:
         # The reader cannot go on past this point (e.g. a field over its size limit, an unclosed quote).
-        line = reader.line_num or 1
+        line = last_line + 1
         if "field larger than field limit" in str(error):
             problems.append(
                 f"line {line}: a field is longer than {csv.field_size_limit():,} characters (a query may "

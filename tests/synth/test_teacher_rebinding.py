@@ -63,7 +63,7 @@ class ForbiddenServer:
 class ScriptedResolver:
     """Answers look-ups of NAME from a script (the last answer repeats), like a DNS server with TTL 0."""
 
-    def __init__(self, monkeypatch, answers: list[str]) -> None:
+    def __init__(self, monkeypatch, answers: list[str | None]) -> None:
         self.answers = list(answers)
         self.lookups: list[str] = []
         real = socket.getaddrinfo
@@ -73,6 +73,8 @@ class ScriptedResolver:
                 return real(host, port, *args, **kwargs)
             answer = self.answers[min(len(self.lookups), len(self.answers) - 1)]
             self.lookups.append(answer)
+            if answer is None:  # the name does not resolve (NXDOMAIN, or DNS unreachable)
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
             return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (answer, int(port)))]
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -144,6 +146,17 @@ def test_every_connection_is_checked_not_only_the_first(servers, monkeypatch, db
     # The connection went to the checked address under the teacher's own name.
     assert model_server.requests[0].headers["host"] == f"{NAME}:{port}"
     assert model_server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_a_name_that_stops_resolving_fails_the_call_as_a_connection_error(servers, monkeypatch, db):
+    """Checked when saved, then DNS is down: retried like any connection failure, nothing sent."""
+    model_server, forbidden, port = servers
+    ScriptedResolver(monkeypatch, ["127.0.0.1", "127.0.0.1", None])
+    client = client_for(rebinding_teacher(port))
+    with pytest.raises(TeacherError) as failed:
+        client.complete(MESSAGES)
+    assert failed.value.reason == "connection" and not failed.value.permanent
+    assert model_server.requests == [] and forbidden.connections == 0
 
 
 def test_a_name_that_does_not_resolve_is_refused(servers, settings, db):
