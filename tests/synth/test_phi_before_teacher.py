@@ -162,3 +162,12 @@ def test_a_batch_never_carries_a_prompt_with_phi(batch_loopback, provider):
     stored = json.dumps([batch.requests for batch in run.batches.all()])
     for identifier in IDENTIFIERS:
         assert identifier not in sent and identifier not in stored
+
+
+def test_the_admin_shows_queries_read_only_with_their_screen(admin_client, loopback):
+    """Queries come in only through the screened page: the admin shows them, it cannot add or edit."""
+    query_set = import_queries(name="ed", content="\n".join([CLEAN[0], PHI_QUERY]), format="lines")
+    r = admin_client.get(f"/admin/synth/queryset/{query_set.pk}/change/")
+    assert r.status_code == 200
+    assert "Held back" in r.text and "mrn" in r.text
+    assert 'name="queries-0-text"' not in r.text  # shown, not editable
