@@ -125,9 +125,8 @@ class AnthropicTeacher:
             )
         else:
             latency_ms = round(1000 * (time.monotonic() - started))
-            if not isinstance(
-                response, AnthropicMessage
-            ):  # e.g. an empty or plain-text 200 from something else
+            # e.g. an empty or plain-text 200 from a server that is not the teacher's API
+            if not isinstance(response, AnthropicMessage):
                 raise TeacherError(
                     "The teacher's response is not a reply of its API; check the base URL.",
                     permanent=False,

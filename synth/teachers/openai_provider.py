@@ -105,9 +105,8 @@ class OpenAITeacher:
             )
         else:
             latency_ms = round(1000 * (time.monotonic() - started))
-            if not isinstance(
-                response, ChatCompletion
-            ):  # e.g. an empty or plain-text 200 from something else
+            # e.g. an empty or plain-text 200 from a server that is not the teacher's API
+            if not isinstance(response, ChatCompletion):
                 raise TeacherError(
                     "The teacher's response is not a reply of its API; check the base URL.",
                     permanent=False,
