@@ -9,14 +9,14 @@ import pytest
 from django.core.management import call_command
 
 from synth.generation import execute_run, launch_run
-from synth.models import Domain, GenerationRun, Query, QuerySet, Teacher, TeacherCall
+from synth.models import Domain, GenerationRun, Query, QuerySet, SeedTask, Teacher, TeacherCall
 from synth.teachers import client_for
 from synth.teachers.dispatch import Call, Dispatcher
 from synth.teachers.prompt_screen import screens_prompts
 from synth.techniques.queries import import_queries
 from tests.synth.batch_server import KEY as BATCH_KEY
 from tests.synth.test_batch_runs import finish
-from tests.synth.test_teacher_providers import ScriptedServer, openai_reply
+from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_reply
 from tests.synth.test_techniques_loopback import responder
 
 KEY = "sk-loopback-0123456789"
@@ -171,3 +171,46 @@ def test_the_admin_shows_queries_read_only_with_their_screen(admin_client, loopb
     assert r.status_code == 200
     assert "Held back" in r.text and "mrn" in r.text
     assert 'name="queries-0-text"' not in r.text  # shown, not editable
+
+
+def test_a_seed_task_with_phi_never_reaches_the_teacher(loopback):
+    """Seed tasks become Self-Instruct's examples: one an administrator edited to carry an identifier."""
+    teacher, server = loopback
+    SeedTask.objects.filter(domain__slug="respiratory").update(input=PHI_QUERY)
+    run = launch_run(
+        teacher=teacher, technique="self_instruct", requested_count=2, sample_rate=0.0,
+        domains=[Domain.objects.get(slug="respiratory")],
+    )  # fmt: skip
+    execute_run(run.pk)
+    assert TeacherCall.objects.filter(run=run, reason="phi").exists()
+    for identifier in IDENTIFIERS:
+        assert identifier not in received(server)
+
+
+def test_a_judge_prompt_quoting_phi_from_a_reply_is_not_sent(loopback):
+    """Preference pairs: the judge is shown both answers; an answer that carries an identifier (the
+    teacher invented one) stops the judge prompt, and the pair is not made."""
+    teacher, server = loopback
+    inner = responder("openai")
+
+    def respond(request):
+        reply = inner(request)
+        return Reply(
+            json.loads(json.dumps(reply.body).replace("A careful answer", f"{PHI_QUERY} A careful answer"))
+        )
+
+    server.responder = respond
+    run = launch_run(
+        teacher=teacher, technique="preference", requested_count=2, sample_rate=0.0,
+        domains=[Domain.objects.get(slug="respiratory")], options={"contrast": "temperature"},
+    )  # fmt: skip
+    execute_run(run.pk)
+    judged = [
+        r.body for r in server.requests if r.body["response_format"]["json_schema"]["name"] == "judgement"
+    ]
+    assert judged == []
+    refused = TeacherCall.objects.filter(run=run, reason="phi")
+    assert refused.exists() and all(
+        call.key.split(":")[-2] == "judge" or "judge" in call.key for call in refused
+    )
+    assert run.candidates.count() == 0
