@@ -205,12 +205,8 @@ def test_a_judge_prompt_quoting_phi_from_a_reply_is_not_sent(loopback):
         domains=[Domain.objects.get(slug="respiratory")], options={"contrast": "temperature"},
     )  # fmt: skip
     execute_run(run.pk)
-    judged = [
-        r.body for r in server.requests if r.body["response_format"]["json_schema"]["name"] == "judgement"
-    ]
-    assert judged == []
+    asked = [r.body["response_format"]["json_schema"]["name"] for r in server.requests]
+    assert "output" in asked and "judgement" not in asked  # answered, never judged
     refused = TeacherCall.objects.filter(run=run, reason="phi")
-    assert refused.exists() and all(
-        call.key.split(":")[-2] == "judge" or "judge" in call.key for call in refused
-    )
+    assert refused.exists() and all("judge" in call.key for call in refused)
     assert run.candidates.count() == 0
