@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from django.views.debug import SafeExceptionReporterFilter
+from django.views.decorators.debug import sensitive_variables
 
 REDACTED = "[redacted]"
 # Very short keys are placeholders (Ollama ignores the key; "EMPTY" for vLLM), and replacing them would
@@ -39,6 +40,7 @@ def _base64_spellings(key: bytes) -> set[str]:
     return spellings
 
 
+@sensitive_variables()  # holds the key
 def key_spellings(key: str) -> list[str]:
     """Every spelling of the key to take out, longest first (so a longer one is replaced whole)."""
     if len(key) < MIN_KEY_LENGTH:
@@ -58,6 +60,7 @@ def key_spellings(key: str) -> list[str]:
     return sorted((s for s in spellings if len(s) >= MIN_KEY_LENGTH), key=len, reverse=True)
 
 
+@sensitive_variables()
 def redact_key(text: str, key: str) -> str:
     """`text` with every spelling of `key` replaced by [redacted]."""
     if not text:
@@ -68,6 +71,7 @@ def redact_key(text: str, key: str) -> str:
     return text
 
 
+@sensitive_variables()
 def redact_key_in(value: Any, key: str) -> Any:
     """The same for parsed JSON (a reply's structured data): every string in it, keys included."""
     if isinstance(value, str):
