@@ -53,6 +53,8 @@ def _secret_key() -> str:
 
 
 DEBUG = env_bool("DEBUG") and not PRODUCTION
+# Debug pages hide what functions holding an API key mark as sensitive, under DEBUG too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "synth.teachers.redact.KeepSecretsExceptionReporterFilter"
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -245,6 +247,9 @@ DEFAULT_SAMPLE_RATE = float(os.environ.get("DEFAULT_SAMPLE_RATE", "0.5"))
 # Local model servers (Ollama, vLLM) a teacher may call on this machine, as host:port (or host for
 # every port); every other loopback, link-local and metadata address is refused (synth/teachers/endpoint.py).
 TEACHER_LOCAL_HOSTS = env_list("TEACHER_LOCAL_HOSTS", "localhost:11434,127.0.0.1:11434")
+# Every prompt is PHI-screened before it is sent; 0 exempts the teachers on this machine (the offline
+# teacher and the servers in TEACHER_LOCAL_HOSTS), whose prompts do not leave it.
+TEACHER_PHI_SCREEN_LOCAL = env_bool("TEACHER_PHI_SCREEN_LOCAL", True)
 # Retries of teacher calls: jittered exponential backoff from BASE to MAX seconds; while a teacher is
 # down, slow or rate-limiting, a call keeps retrying until it has been failing for PATIENCE seconds.
 TEACHER_RETRY_BASE_SECONDS = float(os.environ.get("TEACHER_RETRY_BASE_SECONDS", "1"))

@@ -126,7 +126,16 @@ class DiscardedTextAdmin(ReadOnlyAdmin):
 class QueryInline(admin.TabularInline):
     model = Query
     extra = 0
-    fields = ["line", "text", "input", "domain"]
+    fields = ["line", "text", "input", "domain", "held_back", "phi_findings"]
+    readonly_fields = fields
+
+    # Queries come in through the query sets page, which checks and PHI-screens every row; one typed
+    # or changed here would skip the screen on the way in.
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(QuerySet)

@@ -45,7 +45,16 @@ from synth.quality.exact import content_hash
 from synth.quality.gate import apply_gate
 from synth.signals import run_completed
 from synth.teachers import TeacherError, client_for
-from synth.teachers.dispatch import Attempt, Call, Dispatcher, Outcome, RetryPolicy, cached_completion
+from synth.teachers.dispatch import (
+    Attempt,
+    Call,
+    Dispatcher,
+    Outcome,
+    RetryPolicy,
+    cached_completion,
+    refuse_phi,
+)
+from synth.teachers.prompt_screen import PHI_REASON, screens_prompts
 from synth.techniques import TECHNIQUES, StepResult, Technique
 
 logger = logging.getLogger(__name__)
@@ -380,7 +389,11 @@ class _ChunkDriver:
                 outcomes = []
                 continue
             for slot, call in enumerate(step.calls):
-                future = self._submit(call)
+                try:
+                    future = self._submit(call)
+                except TeacherError as error:  # its client cannot be built (e.g. its host now resolves
+                    self.failure = error.message  # to a forbidden address): the run cannot go on
+                    return
                 self.pending[future] = (step, slot)
             return
 
@@ -404,8 +417,26 @@ class _ChunkDriver:
             future.set_result(Outcome(call, [attempt], completion=completion))
             return future
         if self.batch_mode and (teacher := self._teacher(call)).provider in BATCH_PROVIDERS:
+            if (refused := self._phi_refusal(teacher, call)) is not None:
+                future = concurrent.futures.Future()
+                future.set_result(refused)
+                return future
             return self._via_batch(teacher, call)
         return self._dispatcher(call.teacher).submit(call)
+
+    def _phi_refusal(self, teacher: Teacher, call: Call) -> Outcome | None:
+        """Batch mode: a prompt is PHI-screened before it is put into a batch, as the dispatcher screens
+        live calls; refused once (the chunk runs again after each batch, and finds the refusal)."""
+        if not screens_prompts(provider=teacher.provider, base_url=teacher.base_url):
+            return None
+        outcome = Outcome(call)
+        if earlier := TeacherCall.objects.filter(run=self.run, key=call.key, reason=PHI_REASON).first():
+            outcome.error = TeacherError(earlier.message, permanent=True, reason=PHI_REASON)
+            outcome.attempts.append(
+                Attempt(0, earlier.request, ok=False, reason=PHI_REASON, message=earlier.message, cached=True)
+            )
+            return outcome
+        return outcome if refuse_phi(outcome, call.messages) else None
 
     def _teacher(self, call: Call) -> Teacher:
         if not call.teacher or call.teacher == self.run.teacher.name:
@@ -458,7 +489,7 @@ class _ChunkDriver:
         fresh = [a for a in outcome.attempts if not a.cached]
         if not fresh:
             return
-        teacher = self.dispatchers[self._teacher_name(outcome.call)].teacher
+        teacher = self._teacher(outcome.call)  # (a call refused before batching has no dispatcher)
         provider, model = (
             teacher.provider,
             (outcome.completion.model if outcome.completion else teacher.model),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,11 +11,9 @@ from django.db import models
 
 
 def validate_base_url(value: str) -> None:
+    """Parsed exactly as the SDK clients will parse it, and its host checked (synth/teachers/endpoint.py)."""
     from synth.teachers.endpoint import UnsafeEndpoint, check_endpoint
 
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationError("Enter an http:// or https:// URL, e.g. http://gpu-host:8000/v1.")
     try:
         check_endpoint(value)
     except UnsafeEndpoint as error:
@@ -271,6 +268,9 @@ class Query(models.Model):
     text = models.TextField()
     input = models.TextField(blank=True)
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.PROTECT)
+    # PHI findings from the screen on import: a query with any is held back and never sent to a teacher.
+    held_back = models.BooleanField(default=False)
+    phi_findings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["query_set", "line"]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from synth.forms import DocumentForm, LaunchRunForm, QueryUploadForm
 from synth.generation import GenerationError, cancel_run, estimate_cost, launch_run
-from synth.models import GenerationRun, QuerySet, RunChunk, SourceDocument, Teacher
+from synth.models import GenerationRun, Query, QuerySet, RunChunk, SourceDocument, Teacher
 from synth.roles import role_required
 from synth.techniques.documents import DocumentError, add_document
 from synth.techniques.queries import QueryImportError, import_queries
@@ -138,14 +138,23 @@ def query_sets(request: HttpRequest) -> HttpResponse:
         except QueryImportError as error:
             problems = error.problems
         else:
-            messages.success(
-                request, f"Query set '{query_set.name}' added with {query_set.queries.count()} queries."
-            )
+            size, held = query_set.queries.count(), query_set.queries.filter(held_back=True).count()
+            if held:
+                messages.warning(
+                    request,
+                    f"Query set '{query_set.name}' added with {size} queries; {held} held back: the PHI "
+                    "screen found identifiers in them (listed below). They are never sent to a teacher.",
+                )
+            else:
+                messages.success(request, f"Query set '{query_set.name}' added with {size} queries.")
             return redirect("synth:query_sets")
     context = {
         "form": form,
         "problems": problems,
-        "query_sets": QuerySet.objects.annotate(size=Count("queries")),
+        "query_sets": QuerySet.objects.annotate(
+            size=Count("queries"), held=Count("queries", filter=Q(queries__held_back=True))
+        ),
+        "held_back": Query.objects.filter(held_back=True).select_related("query_set")[:200],
     }
     return render(request, "synth/query_sets.html", context, status=422 if problems or form.errors else 200)
 

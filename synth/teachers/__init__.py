@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from synth.teachers.base import TeacherClient, TeacherError
 from synth.teachers.endpoint import UnsafeEndpoint, check_endpoint
+from synth.teachers.redact import redact_key
 
 if TYPE_CHECKING:
     from synth.models import Teacher
 
 
+@sensitive_variables()  # holds the key: no debug page may show this frame's variables
 def _api_key(teacher: Teacher) -> str:
     key = settings.TEACHER_API_KEYS.get(teacher.api_key_env) if teacher.api_key_env else None
     if not key:
@@ -30,12 +33,33 @@ def _check_base_url(teacher: Teacher) -> None:
         try:
             check_endpoint(teacher.base_url)
         except UnsafeEndpoint as error:
-            raise TeacherError(f"Teacher '{teacher.name}': {error}", permanent=True) from None
+            raise TeacherError(
+                f"Teacher '{teacher.name}': {error}", permanent=True, reason="unsafe_endpoint"
+            ) from None
 
 
+@sensitive_variables()
 def client_for(teacher: Teacher) -> TeacherClient:
+    """The teacher's client; a TeacherError (permanent, with its reason) if it cannot be built."""
     if teacher.provider != "offline":
         _check_base_url(teacher)
+    try:
+        return _build(teacher)
+    except TeacherError:
+        raise
+    except Exception as error:  # e.g. the SDK refusing a URL saved before it was checked at save time
+        # `from None`: the SDK's exception and its frames, which hold the key, go no further.
+        key = settings.TEACHER_API_KEYS.get(teacher.api_key_env, "") if teacher.api_key_env else ""
+        raise TeacherError(
+            f"Teacher '{teacher.name}' cannot be set up: {type(error).__name__}: {redact_key(str(error), key)}. "
+            "Correct its settings in the admin.",
+            permanent=True,
+            reason="setup",
+        ) from None
+
+
+@sensitive_variables()
+def _build(teacher: Teacher) -> TeacherClient:
     if teacher.provider == "offline":
         from synth.teachers.offline import OfflineTeacher
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import anthropic
 from anthropic.types import Message as AnthropicMessage
 from anthropic.types.messages import MessageBatchIndividualResponse
+from django.views.decorators.debug import sensitive_variables
 
 from synth.teachers.base import (
     BatchRequest,
@@ -25,7 +26,14 @@ from synth.teachers.base import (
     reason_for_status,
     retry_after_seconds,
 )
-from synth.teachers.endpoint import REDIRECT_HINTS, UnsafeEndpoint, check_endpoint
+from synth.teachers.endpoint import (
+    REDIRECT_HINTS,
+    UnsafeEndpoint,
+    check_endpoint,
+    checked_transport,
+    unsafe_cause,
+)
+from synth.teachers.redact import redact_key, redact_key_in
 
 # The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
 # errors it may retry. Every other 4xx means the request or the account needs fixing first.
@@ -60,6 +68,7 @@ CUT_OFF_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"})
 class AnthropicTeacher:
     provider = "anthropic"
 
+    @sensitive_variables()  # holds the key: no debug page may show this frame's variables
     def __init__(
         self,
         *,
@@ -82,14 +91,14 @@ class AnthropicTeacher:
             base_url=base_url,
             max_retries=0,
             timeout=timeout,
-            http_client=anthropic.DefaultHttpxClient(
-                follow_redirects=False
-            ),  # see synth/teachers/endpoint.py
+            # Redirects are not followed, and every connection goes to an address checked for it.
+            http_client=anthropic.DefaultHttpxClient(follow_redirects=False, transport=checked_transport()),
         )
 
     def __repr__(self) -> str:
         return f"AnthropicTeacher(model={self.model!r}, base_url={self.base_url!r})"
 
+    @sensitive_variables()
     def complete(
         self,
         messages: list[Message],
@@ -106,7 +115,7 @@ class AnthropicTeacher:
         started = time.monotonic()
         try:
             response = self._client.messages.create(**arguments)
-        except anthropic.APIError as exc:
+        except (anthropic.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         except json.JSONDecodeError:
             error = TeacherError(
@@ -116,6 +125,13 @@ class AnthropicTeacher:
             )
         else:
             latency_ms = round(1000 * (time.monotonic() - started))
+            # e.g. an empty or plain-text 200 from a server that is not the teacher's API
+            if not isinstance(response, AnthropicMessage):
+                raise TeacherError(
+                    "The teacher's response is not a reply of its API; check the base URL.",
+                    permanent=False,
+                    reason="unparseable",
+                )
             try:
                 return self._completion(response, schema=schema, latency_ms=latency_ms)
             except TeacherError as unusable:
@@ -148,6 +164,7 @@ class AnthropicTeacher:
 
     # Message Batches --------------------------------------------------------------------------------
 
+    @sensitive_variables()
     def submit_batch(
         self,
         requests: list[BatchRequest],
@@ -166,14 +183,15 @@ class AnthropicTeacher:
             batch_requests.append({"custom_id": request.custom_id, "params": params})
         try:
             return self._client.messages.batches.create(requests=batch_requests).id
-        except anthropic.APIError as exc:
+        except (anthropic.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         raise error
 
+    @sensitive_variables()
     def batch_state(self, batch_id: str) -> BatchState:
         try:
             batch = self._client.messages.batches.retrieve(batch_id)
-        except anthropic.APIError as exc:
+        except (anthropic.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         else:
             return BatchState(
@@ -195,7 +213,7 @@ class AnthropicTeacher:
                         f"The batch's results URL cannot be fetched: {unsafe}", permanent=True
                     ) from None
             lines = list(self._client.messages.batches.results(batch_id))
-        except anthropic.APIError as exc:
+        except (anthropic.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         else:
             for line in lines:
@@ -218,8 +236,10 @@ class AnthropicTeacher:
         elif outcome.type == "errored":
             detail = outcome.error.error
             result.error = TeacherError(
-                f"The teacher could not answer this request of the batch ({detail.type}): "
-                f"{detail.message.rstrip('.')}.",
+                self._redact(
+                    f"The teacher could not answer this request of the batch ({detail.type}): "
+                    f"{detail.message.rstrip('.')}."
+                ),
                 permanent=True,
                 reason=ERROR_REASONS.get(detail.type, "batch_error"),
             )
@@ -235,10 +255,11 @@ class AnthropicTeacher:
             )
         return result
 
+    @sensitive_variables()
     def cancel_batch(self, batch_id: str) -> None:
         try:
             self._client.messages.batches.cancel(batch_id)
-        except anthropic.APIError as exc:
+        except (anthropic.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         else:
             return
@@ -252,10 +273,11 @@ class AnthropicTeacher:
                 "The teacher's response holds no reply.", permanent=False, reason="unparseable"
             )
         blocks = response.content or []
-        prose = "".join(block.text for block in blocks if block.type == "text")
+        # A reply that echoes the key is stored (and parsed) without it.
+        prose = self._redact("".join(block.text for block in blocks if block.type == "text"))
         if response.stop_reason == "refusal":
             details = response.stop_details
-            reason = (details.explanation or details.category) if details else None
+            reason = self._redact(details.explanation or details.category or "") if details else None
             raise TeacherError(
                 "The teacher refused to answer" + (f": {reason.rstrip('.')}." if reason else "."),
                 permanent=True,
@@ -282,7 +304,7 @@ class AnthropicTeacher:
                     reason="unparseable",
                     raw=prose,
                 )
-            text = json.dumps(tool_input, ensure_ascii=False)
+            text = self._redact(json.dumps(tool_input, ensure_ascii=False))
             data = parse_json_reply(text, schema)
         return Completion(
             text=text,
@@ -290,7 +312,7 @@ class AnthropicTeacher:
             model=self.model,
             data=data,
             usage=self._usage(response),
-            raw=response.model_dump(mode="json"),
+            raw=redact_key_in(response.model_dump(mode="json"), self._api_key),
             latency_ms=latency_ms,
         )
 
@@ -301,7 +323,11 @@ class AnthropicTeacher:
             output_tokens=response.usage.output_tokens if response.usage else 0,
         )
 
-    def _error_for(self, exc: anthropic.APIError) -> TeacherError:
+    def _error_for(self, exc: anthropic.APIError | UnsafeEndpoint) -> TeacherError:
+        if unsafe := unsafe_cause(exc):  # the address the host resolved to for this connection
+            return TeacherError(
+                f"The teacher was not called: {unsafe}", permanent=True, reason="unsafe_endpoint"
+            )
         if isinstance(exc, anthropic.APITimeoutError):
             return TeacherError(
                 f"The teacher did not answer within {self.timeout:g} s.", permanent=False, reason="timeout"
@@ -336,8 +362,4 @@ class AnthropicTeacher:
         )
 
     def _redact(self, text: str) -> str:
-        # Some servers echo the key they rejected. Very short keys are placeholders, and replacing them
-        # would garble ordinary words.
-        if len(self._api_key) >= 8:
-            return text.replace(self._api_key, "[redacted]")
-        return text
+        return redact_key(text, self._api_key)

@@ -28,6 +28,7 @@ from typing import Any
 
 from synth.teachers.base import Completion, Message, Schema, TeacherClient, TeacherError, Usage
 from synth.teachers.limits import RateLimiter
+from synth.teachers.prompt_screen import phi_refusal, screens_prompts
 
 CHARS_PER_TOKEN = 4  # a rough, provider-neutral estimate; the limiter corrects it after each call
 
@@ -120,8 +121,15 @@ class Dispatcher:
         period: float = 60.0,
         policy: RetryPolicy | None = None,
         expected_output_tokens: int = 256,
+        screen_phi: bool | None = None,
     ) -> None:
         self.client = client
+        # Every prompt is PHI-screened before it is sent (synth/teachers/prompt_screen.py).
+        self.screen_phi = (
+            screens_prompts(provider=client.provider, base_url=getattr(client, "base_url", None))
+            if screen_phi is None
+            else screen_phi
+        )
         self.concurrency = max(1, concurrency)
         self.policy = policy or RetryPolicy()
         self._expected_output = float(expected_output_tokens)
@@ -174,6 +182,8 @@ class Dispatcher:
         transport_failures = reasks = 0
         first_failure = 0.0
         while True:
+            if self.screen_phi and refuse_phi(outcome, messages):
+                return outcome
             estimate = self.estimate_tokens(messages, call.max_tokens)
             async with self._slots:
                 await self._limiter.acquire(estimate)
@@ -251,6 +261,19 @@ class Dispatcher:
             self._expected_output = 0.8 * self._expected_output + 0.2 * usage.output_tokens
 
 
+def refuse_phi(outcome: Outcome, messages: list[Message]) -> bool:
+    """If the prompt has PHI findings, record in `outcome` a failed attempt that was not sent (its
+    messages with findings withheld) and say so; a clear prompt changes nothing."""
+    refusal = phi_refusal(messages)
+    if refusal is None:
+        return False
+    recorded, error = refusal
+    number = len(outcome.attempts) + 1
+    outcome.attempts.append(Attempt(number, recorded, ok=False, reason=error.reason, message=error.message))
+    outcome.error = error
+    return True
+
+
 def cached_completion(*, provider: str, model: str, text: str, data: Any, batch: str = "") -> Completion:
     """A reply answered before this worker started (e.g. by a worker that was killed, or by a provider
     batch, whose id `batch` is): not paid again."""
@@ -258,4 +281,4 @@ def cached_completion(*, provider: str, model: str, text: str, data: Any, batch:
     return Completion(text=text, provider=provider, model=model, data=data, raw=raw)
 
 
-__all__ = ["Attempt", "Call", "Dispatcher", "Outcome", "RetryPolicy", "cached_completion"]
+__all__ = ["Attempt", "Call", "Dispatcher", "Outcome", "RetryPolicy", "cached_completion", "refuse_phi"]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
+from django.views.decorators.debug import sensitive_variables
 from openai.types.chat import ChatCompletion
 
 from synth.teachers.base import (
@@ -23,7 +24,8 @@ from synth.teachers.base import (
     reason_for_status,
     retry_after_seconds,
 )
-from synth.teachers.endpoint import REDIRECT_HINTS
+from synth.teachers.endpoint import REDIRECT_HINTS, UnsafeEndpoint, checked_transport, unsafe_cause
+from synth.teachers.redact import redact_key, redact_key_in
 
 # The SDK retries these itself when allowed to; ours is the only retry layer, so they are the
 # errors it may retry. Every other 4xx means the request or the account needs fixing first.
@@ -47,6 +49,7 @@ STATUS_HINTS = {
 class OpenAITeacher:
     provider = "openai"
 
+    @sensitive_variables()  # holds the key: no debug page may show this frame's variables
     def __init__(
         self,
         *,
@@ -69,12 +72,14 @@ class OpenAITeacher:
             base_url=base_url,
             max_retries=0,
             timeout=timeout,
-            http_client=openai.DefaultHttpxClient(follow_redirects=False),  # see synth/teachers/endpoint.py
+            # Redirects are not followed, and every connection goes to an address checked for it.
+            http_client=openai.DefaultHttpxClient(follow_redirects=False, transport=checked_transport()),
         )
 
     def __repr__(self) -> str:
         return f"OpenAITeacher(model={self.model!r}, base_url={self.base_url!r})"
 
+    @sensitive_variables()
     def complete(
         self,
         messages: list[Message],
@@ -90,7 +95,7 @@ class OpenAITeacher:
         started = time.monotonic()
         try:
             response = self._client.chat.completions.create(**arguments)
-        except openai.APIError as exc:
+        except (openai.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         except json.JSONDecodeError:
             error = TeacherError(
@@ -100,6 +105,13 @@ class OpenAITeacher:
             )
         else:
             latency_ms = round(1000 * (time.monotonic() - started))
+            # e.g. an empty or plain-text 200 from a server that is not the teacher's API
+            if not isinstance(response, ChatCompletion):
+                raise TeacherError(
+                    "The teacher's response is not a reply of its API; check the base URL.",
+                    permanent=False,
+                    reason="unparseable",
+                )
             try:
                 return self._completion(response, schema=schema, latency_ms=latency_ms)
             except TeacherError as unusable:
@@ -138,6 +150,7 @@ class OpenAITeacher:
 
     # The Batch API: a JSONL file of requests, uploaded, then a batch made of it ---------------------
 
+    @sensitive_variables()
     def submit_batch(
         self,
         requests: list[BatchRequest],
@@ -183,7 +196,7 @@ class OpenAITeacher:
                 metadata={BATCH_LABEL: label},
             )
             return batch.id
-        except openai.APIError as exc:
+        except (openai.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         raise error
 
@@ -193,10 +206,11 @@ class OpenAITeacher:
                 return batch.id
         return None
 
+    @sensitive_variables()
     def batch_state(self, batch_id: str) -> BatchState:
         try:
             batch = self._client.batches.retrieve(batch_id)
-        except openai.APIError as exc:
+        except (openai.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         else:
             counts = batch.request_counts.model_dump() if batch.request_counts else {}
@@ -216,7 +230,7 @@ class OpenAITeacher:
             batch = self._client.batches.retrieve(batch_id)
             files = [f for f in (batch.output_file_id, batch.error_file_id) if f]
             contents = [self._client.files.content(file).text for file in files]
-        except openai.APIError as exc:
+        except (openai.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         else:
             for content in contents:
@@ -234,7 +248,9 @@ class OpenAITeacher:
         if problem:
             code = problem.get("code") or ""
             result.error = TeacherError(
-                f"The batch request failed ({code or 'error'}): {problem.get('message') or 'no reason given'}",
+                self._redact(
+                    f"The batch request failed ({code or 'error'}): {problem.get('message') or 'no reason given'}"
+                ),
                 permanent=True,
                 reason="expired" if code == "batch_expired" else "batch_error",
             )
@@ -244,8 +260,10 @@ class OpenAITeacher:
         if status != 200:
             detail = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
             result.error = TeacherError(
-                f"The teacher answered HTTP {status} inside the batch"
-                + (f": {detail.rstrip('.')}." if detail else "."),
+                self._redact(
+                    f"The teacher answered HTTP {status} inside the batch"
+                    + (f": {detail.rstrip('.')}." if detail else ".")
+                ),
                 permanent=True,
                 reason=reason_for_status(status) if status else "batch_error",
                 raw=self._redact(json.dumps(body)),
@@ -258,7 +276,7 @@ class OpenAITeacher:
                 "The batch's reply is not a chat completion.",
                 permanent=True,
                 reason="unparseable",
-                raw=json.dumps(body),
+                raw=self._redact(json.dumps(body)),
             )
             return result
         try:
@@ -268,10 +286,11 @@ class OpenAITeacher:
             result.error = unusable
         return result
 
+    @sensitive_variables()
     def cancel_batch(self, batch_id: str) -> None:
         try:
             self._client.batches.cancel(batch_id)
-        except openai.APIError as exc:
+        except (openai.APIError, UnsafeEndpoint) as exc:
             error = self._error_for(exc)
         else:
             return
@@ -283,13 +302,12 @@ class OpenAITeacher:
                 "The teacher's response holds no reply.", permanent=False, reason="unparseable"
             )
         choice = response.choices[0]
-        text = choice.message.content or ""
+        # A reply that echoes the key is stored (and parsed) without it.
+        text = self._redact(choice.message.content or "")
         if choice.message.refusal:
+            refusal = self._redact(choice.message.refusal)
             raise TeacherError(
-                f"The teacher refused to answer: {choice.message.refusal}",
-                permanent=True,
-                reason="refusal",
-                raw=choice.message.refusal,
+                f"The teacher refused to answer: {refusal}", permanent=True, reason="refusal", raw=refusal
             )
         if choice.finish_reason == "length":
             raise TeacherError(
@@ -311,7 +329,7 @@ class OpenAITeacher:
             model=self.model,
             data=parse_json_reply(text, schema) if schema is not None else None,
             usage=self._usage(response),
-            raw=response.model_dump(mode="json"),
+            raw=redact_key_in(response.model_dump(mode="json"), self._api_key),
             latency_ms=latency_ms,
         )
 
@@ -323,7 +341,11 @@ class OpenAITeacher:
             output_tokens=usage.completion_tokens if usage else 0,
         )
 
-    def _error_for(self, exc: openai.APIError) -> TeacherError:
+    def _error_for(self, exc: openai.APIError | UnsafeEndpoint) -> TeacherError:
+        if unsafe := unsafe_cause(exc):  # the address the host resolved to for this connection
+            return TeacherError(
+                f"The teacher was not called: {unsafe}", permanent=True, reason="unsafe_endpoint"
+            )
         if isinstance(exc, openai.APITimeoutError):
             return TeacherError(
                 f"The teacher did not answer within {self.timeout:g} s.", permanent=False, reason="timeout"
@@ -360,8 +382,4 @@ class OpenAITeacher:
         )
 
     def _redact(self, text: str) -> str:
-        # Some servers echo the key they rejected. Very short keys are placeholders (Ollama ignores the
-        # key), and replacing them would garble ordinary words.
-        if len(self._api_key) >= 8:
-            return text.replace(self._api_key, "[redacted]")
-        return text
+        return redact_key(text, self._api_key)

@@ -65,7 +65,7 @@ class Distillation(Technique):
         if start >= end:
             return StepResult(drafts=[], stop_reason="Every query of this chunk has been asked.")
         queries = list(
-            Query.objects.filter(query_set=query_set)
+            Query.objects.filter(query_set=query_set, held_back=False)  # PHI findings: never sent
             .select_related("domain")
             .order_by("line", "pk")[start:end]
         )

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from synth.models import Domain, SourceDocument
 from synth.quality.phi import find_phi
+from synth.techniques.queries import text_problem
 
 MAX_DOCUMENT_CHARS = 20_000
 
@@ -23,6 +24,10 @@ def add_document(*, title: str, text: str, domain: Domain | None = None, created
         raise DocumentError("The document is empty.")
     if len(text) > MAX_DOCUMENT_CHARS:
         raise DocumentError(f"The document is longer than {MAX_DOCUMENT_CHARS:,} characters: split it.")
+    for label, value in (("title", title), ("text", text)):
+        if problem := text_problem(value):
+            line = value.count("\n", 0, _first_bad(value)) + 1
+            raise DocumentError(f"The document's {label} (line {line}) {problem}.")
     findings = [finding.as_dict() for finding in find_phi(text)]
     with transaction.atomic():
         return SourceDocument.objects.create(
@@ -33,3 +38,7 @@ def add_document(*, title: str, text: str, domain: Domain | None = None, created
             phi_findings=findings,
             created_by=created_by,
         )
+
+
+def _first_bad(value: str) -> int:
+    return next(i for i, char in enumerate(value) if char == "\x00" or "\ud800" <= char <= "\udfff")

@@ -1,7 +1,8 @@
 """Query sets for Distillation: uploaded as JSON Lines or CSV, or typed in one per line.
 
 Every row is checked before anything is stored; a file with any bad row is refused as a whole, with
-each problem's line number, so nothing is ever half-imported.
+each problem's line number, so nothing is ever half-imported. Every query is PHI-screened as it comes
+in: one with findings is stored held back, with its findings, and never sent to a teacher.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from synth.models import Domain, Query, QuerySet
+from synth.quality.phi import find_phi
 
 MAX_QUERIES = 10_000
 MAX_QUERY_CHARS = 8_000
+MAX_NESTING = 20  # JSON deeper than this is not a query record (and very deep JSON exhausts the parser)
 TEXT_FIELDS = ("query", "instruction", "question")  # accepted names for the question column
 
 
@@ -41,10 +44,21 @@ def _rows_from_jsonl(content: str) -> tuple[list[Row], list[str]]:
     for line_number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
+        if (depth := _nesting(line)) > MAX_NESTING:
+            problems.append(
+                f"line {line_number}: the JSON is nested {depth:,} levels deep; give each query as a flat "
+                'object such as {"query": "..."}'
+            )
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             problems.append(f"line {line_number}: not valid JSON ({error.msg})")
+            continue
+        except RecursionError:  # deeper than the count above could tell (it does not parse strings)
+            problems.append(
+                f'line {line_number}: the JSON is nested too deeply; give a flat {{"query": "..."}}'
+            )
             continue
         if not isinstance(record, dict):
             problems.append(f'line {line_number}: expected an object such as {{"query": "..."}}')
@@ -53,22 +67,66 @@ def _rows_from_jsonl(content: str) -> tuple[list[Row], list[str]]:
     return [r for r in rows if r is not None], problems
 
 
+def _nesting(line: str) -> int:
+    """How deep the brackets of a JSON line go (brackets inside strings count too: an upper bound)."""
+    depth = deepest = 0
+    for char in line:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def _rows_from_csv(content: str) -> tuple[list[Row], list[str]]:
     reader = csv.DictReader(io.StringIO(content))
-    fields = [name.strip().lower() for name in reader.fieldnames or []]
-    if not any(name in fields for name in TEXT_FIELDS):
-        return [], [f"line 1: the header needs a column named one of: {', '.join(TEXT_FIELDS)}"]
     rows, problems = [], []
-    for record in reader:
-        cleaned = {(k or "").strip().lower(): (v or "") for k, v in record.items()}
-        if not any(value.strip() for value in cleaned.values()):
-            continue
-        rows.append(_row(reader.line_num, cleaned, problems))
+    last_line = 0  # where the last record read ended: a record that cannot be read starts after it
+    try:
+        fields = [name.strip().lower() for name in reader.fieldnames or []]
+        if not any(name in fields for name in TEXT_FIELDS):
+            return [], [f"line 1: the header needs a column named one of: {', '.join(TEXT_FIELDS)}"]
+        last_line = reader.line_num
+        for record in reader:
+            last_line = reader.line_num
+            cleaned = {(k or "").strip().lower(): (v or "") for k, v in record.items()}
+            if isinstance(cleaned.get(""), list) or None in record:
+                cleaned.pop("", None)  # cells beyond the header: ignored, as before
+            if not any(isinstance(v, str) and v.strip() for v in cleaned.values()):
+                continue
+            rows.append(_row(reader.line_num, cleaned, problems))
+    except csv.Error as error:
+        # The reader cannot go on past this point (e.g. a field over its size limit, an unclosed quote).
+        line = last_line + 1
+        if "field larger than field limit" in str(error):
+            problems.append(
+                f"line {line}: a field is longer than {csv.field_size_limit():,} characters (a query may "
+                f"have {MAX_QUERY_CHARS:,}); check for a missing closing quote, or shorten the field"
+            )
+        else:
+            problems.append(f"line {line}: the CSV cannot be read ({error}); save it again as CSV UTF-8")
     return [r for r in rows if r is not None], problems
 
 
 def _rows_from_lines(content: str) -> tuple[list[Row], list[str]]:
-    return [Row(n, line.strip()) for n, line in enumerate(content.splitlines(), start=1) if line.strip()], []
+    rows, problems = [], []
+    for line_number, line in enumerate(content.splitlines(), start=1):
+        if line.strip():
+            rows.append(_row(line_number, {"query": line}, problems))
+    return [r for r in rows if r is not None], problems
+
+
+def text_problem(value: str) -> str | None:
+    """Why a text cannot be stored as it is (the databases refuse these characters), or None."""
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000), which text cannot hold: remove it"
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        return (
+            "contains a lone surrogate (an escape such as \\ud800 without its pair), which is not text: "
+            "remove it or give the character itself"
+        )
+    return None
 
 
 def _row(line: int, record: dict, problems: list[str]) -> Row | None:
@@ -84,7 +142,23 @@ def _row(line: int, record: dict, problems: list[str]) -> Row | None:
     if not isinstance(task_input, str) or not isinstance(domain, str):
         problems.append(f"line {line}: input and domain must be text")
         return None
+    if len(task_input) > MAX_QUERY_CHARS:
+        problems.append(f"line {line}: the input is longer than {MAX_QUERY_CHARS:,} characters")
+        return None
+    for label, value in (("query", text), ("input", task_input), ("domain", domain)):
+        if problem := text_problem(value):
+            problems.append(f"line {line}: the {label} {problem}")
+            return None
     return Row(line, text.strip(), task_input.strip(), domain.strip())
+
+
+def _findings(row: Row) -> list[dict]:
+    """The PHI screen's findings in the query and its input, each naming its field."""
+    return [
+        {"field": field, **finding.as_dict()}
+        for field, text in (("query", row.text), ("input", row.input))
+        for finding in find_phi(text)
+    ]
 
 
 def import_queries(*, name: str, content: str, format: str, source: str = "", created_by=None) -> QuerySet:
@@ -93,6 +167,9 @@ def import_queries(*, name: str, content: str, format: str, source: str = "", cr
     if format not in parsers:
         raise QueryImportError([f"unknown format '{format}': use jsonl, csv or lines"])
     problems = []
+    for label, value in (("name", name), ("file name", source)):
+        if problem := text_problem(value):
+            raise QueryImportError([f"the {label} {problem}"])
     if not name.strip():
         problems.append("give the query set a name")
     elif QuerySet.objects.filter(name=name.strip()).exists():
@@ -111,14 +188,19 @@ def import_queries(*, name: str, content: str, format: str, source: str = "", cr
         raise QueryImportError(problems)
     with transaction.atomic():
         query_set = QuerySet.objects.create(name=name.strip(), source=source, created_by=created_by)
-        Query.objects.bulk_create(
-            Query(
-                query_set=query_set,
-                line=row.line,
-                text=row.text,
-                input=row.input,
-                domain=domains.get(row.domain) or domains.get(row.domain.lower()) if row.domain else None,
+        queries = []
+        for row in rows:
+            findings = _findings(row)
+            queries.append(
+                Query(
+                    query_set=query_set,
+                    line=row.line,
+                    text=row.text,
+                    input=row.input,
+                    domain=domains.get(row.domain) or domains.get(row.domain.lower()) if row.domain else None,
+                    held_back=bool(findings),
+                    phi_findings=findings,
+                )
             )
-            for row in rows
-        )
+        Query.objects.bulk_create(queries)
     return query_set

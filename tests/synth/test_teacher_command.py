@@ -16,12 +16,16 @@ def run(*args: str) -> str:
 
 def test_it_adds_a_teacher_with_its_limits(db):
     out = run(
-        "add", "vllm-local", "--provider", "openai", "--model", "llama3.1", "--base-url", "http://gpu:8000/v1",
+        "add", "vllm-local", "--provider", "openai", "--model", "llama3.1", "--base-url", "http://10.0.0.12:8000/v1",
         "--api-key-env", "VLLM_API_KEY", "--concurrency", "16", "--rpm", "600", "--tpm", "200000",
     )  # fmt: skip
     assert "Added teacher 'vllm-local'" in out
     teacher = Teacher.objects.get(name="vllm-local")
-    assert (teacher.provider, teacher.model, teacher.base_url) == ("openai", "llama3.1", "http://gpu:8000/v1")
+    assert (teacher.provider, teacher.model, teacher.base_url) == (
+        "openai",
+        "llama3.1",
+        "http://10.0.0.12:8000/v1",
+    )
     assert (teacher.api_key_env, teacher.concurrency) == ("VLLM_API_KEY", 16)
     assert (teacher.requests_per_minute, teacher.tokens_per_minute) == (600, 200000)
 
