@@ -193,6 +193,7 @@ def test_an_edit_of_a_pair_applies_to_the_chosen_response(pair_item, physician):
             task_input=candidate.input,
             output="A weaker answer.",
             preference="rejected_output",
+            based_on=0,
         )
     submit_decision(
         reviewer=physician,
@@ -202,6 +203,7 @@ def test_an_edit_of_a_pair_applies_to_the_chosen_response(pair_item, physician):
         task_input=candidate.input,
         output="A weaker answer, corrected.",
         preference="rejected_output",
+        based_on=0,
     )
     item = ReviewItem.objects.get(pk=pair_item.pk)
     assert item.final_revision.output == "A weaker answer, corrected."
