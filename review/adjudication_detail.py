@@ -88,7 +88,8 @@ def _settled(item: ReviewItem) -> dict | None:
         return None
     adjudication = item.adjudications.select_related("adjudicator").order_by("-created_at", "-pk").first()
     return {
-        "verdict": item.get_final_verdict_display(),
+        # An accepted edit is an approval of the edited text: "Accept", with the text marked edited.
+        "verdict": "Accept" if item.is_approved else item.get_final_verdict_display(),
         "approved": item.is_approved,
         "preference": PREFERENCE_LABELS.get(item.final_preference, ""),
         "text": _fields(settled_text(item)),
