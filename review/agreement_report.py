@@ -5,7 +5,8 @@ statistics in review.agreement are computed from those counts, so the report cos
 queries for a hundred items or a million.
 
 What "agree" means: two reviewers agree on an item when both approve it (accept or edit) or both reject
-it, which is also what settles an item without adjudication (review.queue). Krippendorff's alpha
+it. Approving reviewers may still end with different texts (review is blind: each edit is its author's
+proposal); such items go to adjudication, and `texts_differ` counts them. Krippendorff's alpha
 (nominal) over approve/reject is the headline figure, because items may carry two, three or more
 reviews; Cohen's kappa is given for each pair of reviewers.
 """

@@ -4,7 +4,11 @@ Rules the queue keeps (tests/review/test_queue.py and test_queue_concurrency.py 
 
 - A claim is a lease (settings.REVIEW_LEASE_MINUTES). An expired lease returns its item to the queue;
   a reviewer who comes back to an expired item nobody else took meanwhile gets it back, lease renewed.
-- A reviewer never gets the same item twice, and never sees another reviewer's verdict first.
+- A reviewer never gets the same item twice, and never sees another reviewer's verdict or pending
+  edit: everyone is shown the candidate (or the settled text), and each edit is its author's own
+  proposal. What settles an item is review.settling's rule; differing approved texts go to adjudication.
+- One reviewer holds at most HELD_AT_MOST items, also under concurrent requests (claims of one
+  reviewer take turns), and a claim that skipped rows other reviewers were claiming looks again.
 - A late submit (lease expired) is accepted as a normal verdict if nobody else claimed the item
   meanwhile; otherwise it is kept as an extra verdict (Decision.extra) that does not settle the item,
   and the reviewer is told so. Nothing is silently dropped.
