@@ -677,23 +677,28 @@ def adjudicate(
                 "You reviewed this item yourself: another senior physician settles it, "
                 "so that the adjudication stays independent."
             )
+        proposed = None
+        if verdict == Verdict.ACCEPT and revision_id:
+            # Accepting one reviewer's edit as it stands (an edit whose decision was undone is gone).
+            proposed = item.decisions.filter(revision_id=revision_id).select_related("revision").first()
+            if proposed is None:
+                raise ReviewError("That edit does not belong to this item.")
+            if item.candidate.is_pair:
+                # A pair's edit rewrote the response its author preferred: that response stays the chosen one.
+                preference = preference or proposed.preference
+                if preference != proposed.preference:
+                    raise ReviewError(
+                        f"That edit rewrites the {proposed.get_preference_display().lower()}: choose it as "
+                        "the preferred response, or write the final text yourself."
+                    )
         preference = _check_preference(item, verdict, preference)
         revision = None
         if verdict == Verdict.EDIT:
             revision = _store_revision(
                 item, adjudicator, instruction, task_input, output, based_on, preference
             )
-        elif verdict == Verdict.ACCEPT and revision_id:
-            # Accepting one reviewer's edit as it stands (an edit whose decision was undone is gone).
-            revision = (
-                item.revisions.filter(
-                    pk=revision_id, decision__isnull=False, decision__undone_at__isnull=True
-                )
-                .distinct()
-                .first()
-            )
-            if revision is None:
-                raise ReviewError("That edit does not belong to this item.")
+        elif proposed is not None:
+            revision = proposed.revision
         elif verdict == Verdict.ACCEPT and revision_id is None and _proposes_an_edit(item):
             # Accepting "the item" is ambiguous once a reviewer proposed another text: say which.
             raise ReviewError(
