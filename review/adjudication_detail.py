@@ -124,3 +124,22 @@ def adjudication_detail(item: ReviewItem, **extra) -> dict:
         "form_data": {},
         **extra,
     }
+
+
+def dispute_reasons(item_ids: list[int]) -> dict[int, str]:
+    """Why each disputed item waits for a senior, in one query: what its reviewers disagreed on."""
+    verdicts: dict[int, list[tuple[str, str, str]]] = {}
+    for item_id, verdict, preference, digest in Decision.objects.filter(
+        item_id__in=item_ids, extra=False
+    ).values_list("item_id", "verdict", "preference", "text_digest"):
+        verdicts.setdefault(item_id, []).append((verdict, preference, digest))
+    reasons = {}
+    for item_id, rows in verdicts.items():
+        approving = [row for row in rows if row[0] in APPROVING_VERDICTS]
+        if approving and len(approving) < len(rows):
+            reasons[item_id] = "Approve against reject"
+        elif len({row[1] for row in rows}) > 1:
+            reasons[item_id] = "Preferred responses differ"
+        elif len({row[2] for row in approving}) > 1:
+            reasons[item_id] = "Approved texts differ"
+    return reasons

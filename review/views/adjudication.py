@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from review.adjudication_detail import adjudication_detail
+from review.adjudication_detail import adjudication_detail, dispute_reasons
 from review.forms import AdjudicationForm
 from review.models import Decision
 from review.queue import ReviewError, adjudicate, adjudication_queue, adjudication_scope
@@ -22,6 +22,9 @@ def adjudication_list(request: HttpRequest) -> HttpResponse:
     reviewed_by_me = set(
         Decision.history.filter(reviewer=request.user, item__in=items).values_list("item_id", flat=True)
     )
+    why = dispute_reasons([item.pk for item in items])
+    for item in items:
+        item.dispute = why.get(item.pk, "")
     return render(request, "review/adjudication.html", {"items": items, "reviewed_by_me": reviewed_by_me})
 
 

@@ -111,7 +111,8 @@ def test_two_physicians_edit_an_overlap_item_blind_and_the_senior_settles_it(ove
     assert item.status == ReviewItem.Status.NEEDS_ADJUDICATION
 
     senior = client_as("senior")
-    assert f"#{item.pk}" in senior.get(reverse("review:adjudication_list")).text
+    listing = senior.get(reverse("review:adjudication_list")).text
+    assert f"#{item.pk}" in listing and '<td data-testid="why">Approved texts differ</td>' in listing
     page = senior.get(reverse("review:adjudicate", args=[item.pk])).text
     assert "The approving reviewers' texts differ" in page
     assert page.count('data-testid="proposal"') == 2
@@ -181,6 +182,10 @@ def test_a_settled_adjudication_shows_the_outcome_who_settled_it_and_reason_labe
     item = ReviewItem.objects.get(pk=mine.item_id)
     assert item.status == "needs_adjudication"
     senior = client_as("senior")
+    assert (
+        '<td data-testid="why">Approve against reject</td>'
+        in senior.get(reverse("review:adjudication_list")).text
+    )
     r = senior.post(
         reverse("review:adjudicate", args=[item.pk]),
         {"verdict": "reject", "comment": "Agree with the second reviewer: the drug is wrong."},
