@@ -337,3 +337,24 @@ def test_an_edit_that_removes_the_phi_releases_the_held_back_item(phi_in_an_inst
     assert record["messages"][-2]["content"].endswith(
         "A patient presents with chest pain: outline the initial workup."
     )
+
+
+def test_the_migration_fills_digests_and_phi_findings_as_the_queue_does(overlap_items):
+    import importlib
+
+    from django.apps import apps
+
+    first, second = client_as("physician"), client_as("physician2")
+    _, mine = open_item(first, "physician")
+    _, theirs = open_item(second, "physician2")
+    decide(first, mine, verdict="accept")
+    decide(second, theirs, **edit_fields(mine.item.candidate, "Call 555-867-5309 for the answer."))
+    stored = {d.pk: d.text_digest for d in Decision.objects.all()}
+    screened = {r.pk: (r.has_phi, r.phi_findings) for r in ItemRevision.objects.all()}
+    assert all(stored.values()) and any(has for has, _ in screened.values())
+    Decision.objects.update(text_digest="")
+    ItemRevision.objects.update(has_phi=False, phi_findings=[])
+    migration = importlib.import_module("review.migrations.0009_blind_review_texts_and_edit_phi_screen")
+    migration.fill(apps, None)
+    assert {d.pk: d.text_digest for d in Decision.objects.all()} == stored
+    assert {r.pk: (r.has_phi, r.phi_findings) for r in ItemRevision.objects.all()} == screened
