@@ -418,12 +418,14 @@ def _based_on(based_on) -> int:
     if based_on is None or based_on == "":
         raise ReviewError(
             "This edit does not say which version of the item it was made on, so it cannot be checked "
-            "against later changes. Reload the item and make your edit again; nothing was saved."
+            "against later changes: nothing was saved. Your text is kept below; save it again from this page."
         )
+    if isinstance(based_on, str) and based_on.isascii() and based_on.isdigit():
+        based_on = int(based_on)
     if isinstance(based_on, bool) or not isinstance(based_on, int) or based_on < 0:
         raise ReviewError(
             f"This edit names version '{based_on}' of the item, which is not a version number (0 is the "
-            "original). Reload the item and make your edit again; nothing was saved."
+            "original): nothing was saved. Your text is kept below; save it again from this page."
         )
     return based_on
 

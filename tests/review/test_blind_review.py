@@ -358,3 +358,28 @@ def test_the_migration_fills_digests_and_phi_findings_as_the_queue_does(overlap_
     migration.fill(apps, None)
     assert {d.pk: d.text_digest for d in Decision.objects.all()} == stored
     assert {r.pk: (r.has_phi, r.phi_findings) for r in ItemRevision.objects.all()} == screened
+
+
+def test_the_senior_can_write_the_final_text_and_a_bad_based_on_keeps_it(overlap_items, tmp_path):
+    from review.models import Adjudication
+
+    first, second = client_as("physician"), client_as("physician2")
+    _, mine = open_item(first, "physician")
+    _, theirs = open_item(second, "physician2")
+    candidate = mine.item.candidate
+    decide(first, mine, **edit_fields(candidate, "One wording."))
+    decide(second, theirs, **edit_fields(candidate, "Another wording."))
+    senior = client_as("senior")
+    url = reverse("review:adjudicate", args=[mine.item_id])
+    own = {"verdict": "edit", "instruction": candidate.instruction, "input": candidate.input}
+    r = senior.post(url, {**own, "output": "The senior's own wording.", "based_on": "abc"})
+    assert r.status_code == 422 and "not a version number" in r.text
+    assert "The senior&#x27;s own wording.</textarea>" in r.text  # kept in the editor
+    assert not Adjudication.objects.exists() and ItemRevision.objects.count() == 2
+    assert (
+        senior.post(url, {**own, "output": "The senior's own wording.", "based_on": "0"}).status_code == 302
+    )
+    item = ReviewItem.objects.get(pk=mine.item_id)
+    assert item.final_revision.author.username == "senior" and not item.final_revision.has_phi
+    record = exported_sft(tmp_path)[f"item-{item.pk}"]
+    assert record["messages"][-1]["content"] == "The senior's own wording."
