@@ -5,7 +5,8 @@ statistics in review.agreement are computed from those counts, so the report cos
 queries for a hundred items or a million.
 
 What "agree" means: two reviewers agree on an item when both approve it (accept or edit) or both reject
-it, which is also what settles an item without adjudication (review.queue). Krippendorff's alpha
+it. Approving reviewers may still end with different texts (review is blind: each edit is its author's
+proposal); such items go to adjudication, and `texts_differ` counts them. Krippendorff's alpha
 (nominal) over approve/reject is the headline figure, because items may carry two, three or more
 reviews; Cohen's kappa is given for each pair of reviewers.
 """
@@ -178,6 +179,29 @@ def _preference_rows(domains: Sequence[str] | None) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _texts_differ_row(domains: Sequence[str] | None) -> tuple[int, int]:
+    """(items two or more reviews approved, those whose approving reviews ended with different texts).
+
+    Review is blind, so each edit is its author's own proposal: two approvals can stand for different
+    texts (two different edits, or an accept and an edit). Decision.text_digest names each text.
+    """
+    joins, where, params = _scope(domains, "d.item_id")
+    sql = f"""
+        SELECT COUNT(*), COALESCE(SUM(CASE WHEN p.texts > 1 THEN 1 ELSE 0 END), 0)
+        FROM (
+            SELECT d.item_id, COUNT(DISTINCT d.text_digest) AS texts
+            FROM {_table(Decision)} d{joins}
+            WHERE d.undone_at IS NULL AND d.verdict <> 'reject'{where}
+            GROUP BY d.item_id
+            HAVING COUNT(*) >= 2
+        ) p
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        items, differ = cursor.fetchone()
+    return int(items or 0), int(differ or 0)
+
+
 def _reviewer_rows(domains: Sequence[str] | None) -> list[tuple]:
     """(reviewer, verdict, seconds spent, decisions): enough for rates and the median time."""
     joins, where, params = _scope(domains, "d.item_id")
@@ -259,6 +283,7 @@ def agreement_report(*, domains: Sequence[str] | None = None, with_intervals: bo
     names = dict(get_user_model().objects.values_list("pk", get_user_model().USERNAME_FIELD))
     pairs = _pairs(_pair_rows(domains), names)
     reviewers = _reviewers(_reviewer_rows(domains), _adjudication_rows(domains), names)
+    approved_by_several, texts_differ = _texts_differ_row(domains)
     return {
         "definition": "Agreement on approve (accept or edit) versus reject; items with two or more reviews.",
         "overall": overall.summary(with_interval=with_intervals),
@@ -271,6 +296,13 @@ def agreement_report(*, domains: Sequence[str] | None = None, with_intervals: bo
             "definition": "Agreement on which response of a preference pair is better (either, or a tie); "
             "pair items two or more reviewers approved.",
             **preferences.summary(with_interval=with_intervals),
+        },
+        "texts_differ": {
+            "definition": "Items two or more reviewers approved whose approved texts differ (two different "
+            "edits, or an accept and an edit; whitespace aside): each goes to adjudication.",
+            "items": approved_by_several,
+            "differ": texts_differ,
+            "share": _number(texts_differ / approved_by_several) if approved_by_several else None,
         },
         "domains": list(domains or []),
     }

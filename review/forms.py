@@ -34,7 +34,7 @@ class AdjudicationForm(forms.Form):
     input = forms.CharField(required=False, strip=False)
     output = forms.CharField(required=False, strip=False)
     based_on = forms.IntegerField(required=False, min_value=0)
-    revision = forms.IntegerField(required=False, min_value=1)
+    revision = forms.IntegerField(required=False, min_value=0)  # 0: the original text
 
 
 class ExportForm(forms.Form):

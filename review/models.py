@@ -122,6 +122,10 @@ class ItemRevision(models.Model):
     input = models.TextField(blank=True)
     output = models.TextField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The PHI screen's findings on the revision's whole text (instruction, input, response, and a pair's
+    # other response): an edit releases a held-back candidate only when this is empty.
+    phi_findings = models.JSONField(default=list, blank=True)
+    has_phi = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -185,6 +189,10 @@ class Decision(models.Model):
     reasons = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True)
     revision = models.ForeignKey(ItemRevision, null=True, blank=True, on_delete=models.PROTECT)
+    # SHA-256 of the text an approving verdict stands for (review.settling.text_digest: its edit, or the
+    # candidate's text with the chosen response); empty for a rejection. Settling and the agreement
+    # report compare approving reviewers' texts by it.
+    text_digest = models.CharField(max_length=64, blank=True)
     seconds_spent = models.PositiveIntegerField(null=True, blank=True)  # from claim (or page view) to submit
     # Submitted after the lease expired and another reviewer had taken the item meanwhile: kept as an
     # extra verdict (agreement statistics see it) but it does not settle the item.

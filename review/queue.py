@@ -4,7 +4,11 @@ Rules the queue keeps (tests/review/test_queue.py and test_queue_concurrency.py 
 
 - A claim is a lease (settings.REVIEW_LEASE_MINUTES). An expired lease returns its item to the queue;
   a reviewer who comes back to an expired item nobody else took meanwhile gets it back, lease renewed.
-- A reviewer never gets the same item twice, and never sees another reviewer's verdict first.
+- A reviewer never gets the same item twice, and never sees another reviewer's verdict or pending
+  edit: everyone is shown the candidate (or the settled text), and each edit is its author's own
+  proposal. What settles an item is review.settling's rule; differing approved texts go to adjudication.
+- One reviewer holds at most HELD_AT_MOST items, also under concurrent requests (claims of one
+  reviewer take turns), and a claim that skipped rows other reviewers were claiming looks again.
 - A late submit (lease expired) is accepted as a normal verdict if nobody else claimed the item
   meanwhile; otherwise it is kept as an extra verdict (Decision.extra) that does not settle the item,
   and the reviewer is told so. Nothing is silently dropped.
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Window
@@ -29,7 +34,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from review.models import (
-    APPROVING_VERDICTS,
     Adjudication,
     Assignment,
     Decision,
@@ -40,6 +44,10 @@ from review.models import (
     ReviewItem,
     Verdict,
 )
+from review.settling import decision_digest, settle
+from synth.quality.phi import KINDS as PHI_KINDS
+from synth.quality.phi import find_phi
+from synth.quality.verdict import TEXT_FIELDS
 
 # How many items one reviewer holds at most: the one in front of them and the next, claimed ahead
 # so that save-and-next only has to show it.
@@ -125,8 +133,23 @@ def _refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
         ReviewItem.objects.filter(pk=item.pk).update(available_at=available_at)
 
 
-def _claim_new(reviewer, now, *, shown: bool = False) -> Assignment | None:
+def _lock_reviewer(reviewer) -> None:
+    """Serialise one reviewer's claims: concurrent requests of the same reviewer (ten copies of one
+    submit, each rendering the next item, and the page's prefetch) take turns, each seeing the claims
+    the others made, so nobody ever holds more than HELD_AT_MOST items. Other reviewers are not held up."""
+    list(get_user_model().objects.select_for_update().filter(pk=reviewer.pk).values_list("pk", flat=True))
+
+
+def _claim_new(
+    reviewer, now, *, shown: bool = False, wait_for: int | None = None
+) -> tuple[Assignment | None, int | None]:
     """Claim one more open item for the reviewer: the oldest one that still needs a reviewer.
+
+    Returns (the new assignment or None, an open item whose row another reviewer had locked). The
+    search skips locked rows so reviewers never wait on each other; when it finds nothing but skipped
+    a row, the caller looks again with `wait_for` set to that item: this claim then waits for the
+    other reviewer's instant-long claim to commit and counts the item's free slots afresh, so
+    "nothing left" means nothing is claimable, not that someone held a row at that moment.
 
     `shown`: the item goes in front of the reviewer at once (claim_next), so time spent counts from now.
     """
@@ -138,14 +161,23 @@ def _claim_new(reviewer, now, *, shown: bool = False) -> Assignment | None:
         .order_by("id")
         .only("id", "required_reviews", "available_at")
     )
-    if connection.features.has_select_for_update_skip_locked:
-        # Reviewers claiming at the same moment each get a different item, without waiting.
-        open_items = open_items.select_for_update(skip_locked=True, of=("self",))
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    # Reviewers claiming at the same moment each get a different item, without waiting.
+    search = open_items.select_for_update(skip_locked=True, of=("self",)) if skip_locked else open_items
     passed_over: list[int] = []
-    for _ in range(50):
-        item = open_items.exclude(pk__in=passed_over).first()
-        if item is None:
-            return None
+    for attempt in range(50):
+        if attempt == 0 and wait_for is not None:
+            item = open_items.select_for_update(of=("self",)).filter(pk=wait_for).first()
+            if item is None:
+                continue  # settled or filled meanwhile: search as usual
+        else:
+            item = search.exclude(pk__in=passed_over).first()
+            if item is None:
+                skipped = None
+                if skip_locked:
+                    # An open item the locked search did not return was locked by another claim.
+                    skipped = open_items.exclude(pk__in=passed_over).values_list("pk", flat=True).first()
+                return None, skipped
         # We hold the item's row lock now. The search above ran on a snapshot taken when it started,
         # so a claim committed meanwhile may be missing from it; count again in a fresh statement
         # (READ COMMITTED: a new snapshot) before taking a slot.
@@ -159,7 +191,7 @@ def _claim_new(reviewer, now, *, shown: bool = False) -> Assignment | None:
         _refresh_hint(item, live, now)  # a stale hint: correct it so the next claim skips this item
         passed_over.append(item.pk)
     else:
-        return None
+        return None, None
     assignment = Assignment.objects.create(
         item=item,  # the claimed row (its few loaded fields): prefetch_next returns it without a query
         reviewer=reviewer,
@@ -168,44 +200,61 @@ def _claim_new(reviewer, now, *, shown: bool = False) -> Assignment | None:
         pair_swapped=random.random() < 0.5,
     )
     _refresh_hint(item, [*live, assignment], now)
-    return assignment
+    return assignment, None
+
+
+# How many times a claim looks again after finding only rows other reviewers had locked: each look
+# waits for one such claim to commit, so a few are plenty; more would only queue behind a stampede.
+CLAIM_LOOKS = 4
 
 
 def claim_next(reviewer) -> ReviewItem | None:
-    """Claim the next item for `reviewer` (or return the one they hold). None when the queue is empty.
+    """Claim the next item for `reviewer` (or return the one they hold). None when nothing is claimable.
 
     The claimed item carries its assignment as `item.assignment`.
     """
-    now = timezone.now()
-    with transaction.atomic():
-        held = _held(reviewer, now)
-        if held:
-            item = held[0].item  # fetched with its candidate and domain by _held
-            item.assignment = held[0]
-            return item
-        assignment = _claim_new(reviewer, now, shown=True)
-        if assignment is None:
+    wait_for = None
+    for _ in range(CLAIM_LOOKS):
+        now = timezone.now()
+        with transaction.atomic():
+            _lock_reviewer(reviewer)
+            held = _held(reviewer, now)
+            if held:
+                item = held[0].item  # fetched with its candidate and domain by _held
+                item.assignment = held[0]
+                return item
+            assignment, wait_for = _claim_new(reviewer, now, shown=True, wait_for=wait_for)
+            if assignment is not None:
+                # Fetched again with its item and (no) draft, as _held does: the page reads both.
+                assignment = Assignment.objects.select_related("item__candidate__domain", "draft").get(
+                    pk=assignment.pk
+                )
+                item = assignment.item
+                item.assignment = assignment
+                return item
+        if wait_for is None:
             return None
-        # Fetched again with its item and (no) draft, as _held does: the page reads both.
-        assignment = Assignment.objects.select_related("item__candidate__domain", "draft").get(
-            pk=assignment.pk
-        )
-        item = assignment.item
-        item.assignment = assignment
-        return item
+    return None
 
 
 def prefetch_next(reviewer) -> ReviewItem | None:
     """Claim the item after the current one ahead of time, so save-and-next only has to show it."""
-    now = timezone.now()
-    with transaction.atomic():
-        held = _held(reviewer, now)
-        if len(held) >= HELD_AT_MOST:
-            return held[1].item
-        if not held:
+    wait_for = None
+    for _ in range(CLAIM_LOOKS):
+        now = timezone.now()
+        with transaction.atomic():
+            _lock_reviewer(reviewer)
+            held = _held(reviewer, now)
+            if len(held) >= HELD_AT_MOST:
+                return held[1].item
+            if not held:
+                return None
+            assignment, wait_for = _claim_new(reviewer, now, wait_for=wait_for)
+            if assignment is not None:
+                return assignment.item
+        if wait_for is None:
             return None
-        assignment = _claim_new(reviewer, now)
-        return assignment.item if assignment else None
+    return None
 
 
 def held_draft(assignment: Assignment) -> ReviewDraft | None:
@@ -226,19 +275,15 @@ def mark_shown(assignment: Assignment) -> None:
 
 
 def current_version(item: ReviewItem) -> tuple[int, str, str, str]:
-    """(number, instruction, input, output) of the item's latest text: the candidate is version 0.
+    """(number, instruction, input, output) of the text every reviewer of the item is shown.
 
-    An edit whose decision was undone no longer counts.
+    Review is blind: until the item is settled this is the candidate (version 0), whatever edits
+    reviewers have proposed meanwhile (each is its author's own proposal, seen only by an adjudicator);
+    once settled, the settled text. Unsettled revisions are never read here.
     """
-    latest = (
-        item.revisions.exclude(
-            Exists(Decision.history.filter(revision=OuterRef("pk"), undone_at__isnull=False))
-        )
-        .order_by("-number")
-        .first()
-    )
-    if latest is not None:
-        return latest.number, latest.instruction, latest.input, latest.output
+    if item.status == ReviewItem.Status.DECIDED and item.final_revision_id is not None:
+        settled = item.final_revision
+        return settled.number, settled.instruction, settled.input, settled.output
     candidate = item.candidate
     return 0, candidate.instruction, candidate.input, candidate.output
 
@@ -309,6 +354,7 @@ def submit_decision(
             reasons=reasons if verdict == Verdict.REJECT else [],
             comment=comment,
             revision=revision,
+            text_digest=decision_digest(item.candidate, verdict, preference, revision),
             extra=extra,
             seconds_spent=max(0, round((now - started).total_seconds())),
         )
@@ -369,6 +415,41 @@ def original_output(item: ReviewItem, preference: str = "", *, current_output: s
     return current_version(item)[3] if current_output is None else current_output
 
 
+def _based_on(based_on) -> int:
+    """The version an edit was made on, as the page sent it: required, a version number."""
+    if based_on is None or based_on == "":
+        raise ReviewError(
+            "This edit does not say which version of the item it was made on, so it cannot be checked "
+            "against later changes: nothing was saved. Your text is kept below; save it again from this page."
+        )
+    if isinstance(based_on, str) and based_on.isascii() and based_on.isdigit():
+        based_on = int(based_on)
+    if isinstance(based_on, bool) or not isinstance(based_on, int) or based_on < 0:
+        raise ReviewError(
+            f"This edit names version '{based_on}' of the item, which is not a version number (0 is the "
+            "original): nothing was saved. Your text is kept below; save it again from this page."
+        )
+    return based_on
+
+
+def _phi_findings(item: ReviewItem, texts: dict[str, str], preference: str) -> list[dict]:
+    """The PHI screen on an edit's whole text, plus a pair's other response, which exports carry too."""
+    fields = dict(texts)
+    if item.candidate.is_pair:
+        other = (
+            item.candidate.output
+            if preference == Preference.REJECTED_OUTPUT
+            else item.candidate.rejected_output
+        )
+        fields["rejected_output"] = other
+    labels = dict(TEXT_FIELDS)
+    return [
+        {"field": name, "field_label": labels[name], "label": PHI_KINDS[f.kind], **f.as_dict()}
+        for name, text in fields.items()
+        for f in find_phi(text)
+    ]
+
+
 def _store_revision(item, author, instruction, task_input, output, based_on, preference="") -> ItemRevision:
     instruction, task_input, output = (
         (instruction or "").strip(),
@@ -381,16 +462,20 @@ def _store_revision(item, author, instruction, task_input, output, based_on, pre
         raise ReviewError(
             "The edited response cannot be empty. Write the corrected answer, or reject the item."
         )
+    based_on = _based_on(based_on)
     number, old_instruction, old_input, old_current = current_version(item)
-    if based_on is not None and based_on != number:
+    if based_on != number:
         raise ReviewError(
-            f"This item was edited since you opened it (you edited version {based_on}; another reviewer "
-            f"saved version {number}). Your text is kept below: reload the item to see the latest "
-            "version, then apply your change to it."
+            f"This item changed since you opened it (you edited version {based_on}; it now reads as "
+            f"version {number}). Your text is kept below: reload the item to see its text, then apply "
+            "your change to it."
         )
     old_output = original_output(item, preference, current_output=old_current)
     if (instruction, task_input, output) == (old_instruction.strip(), old_input.strip(), old_output.strip()):
         raise ReviewError("You did not change anything. Change the text, or accept the item as it is.")
+    findings = _phi_findings(
+        item, {"instruction": instruction, "input": task_input, "output": output}, preference
+    )
     next_number = (item.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
     return ItemRevision.objects.create(
         item=item,
@@ -400,37 +485,33 @@ def _store_revision(item, author, instruction, task_input, output, based_on, pre
         input=task_input,
         output=output,
         author=author,
+        phi_findings=findings,
+        has_phi=bool(findings),
     )
 
 
-def _agreeing_key(decision: Decision) -> tuple[bool, str]:
-    return decision.verdict in APPROVING_VERDICTS, decision.preference
-
-
 def _settle(item: ReviewItem, latest: Decision) -> None:
-    """Once an item has the reviews it needs, agreeing verdicts decide it; disagreement goes to adjudication."""
+    """Once an item has the reviews it needs, it settles by review.settling's rule (the same verdict
+    and the same text); anything else goes to adjudication."""
     if item.status != ReviewItem.Status.PENDING:
         return
     if item.required_reviews == 1:
         # A pending single-review item has no standing verdict before this one (it would be decided).
         decisions = [latest]
     else:
-        decisions = list(item.decisions.filter(extra=False).select_related("revision").order_by("created_at"))
+        decisions = list(
+            item.decisions.filter(extra=False).select_related("revision").order_by("created_at", "pk")
+        )
     if len(decisions) < item.required_reviews:
         return
-    if len({_agreeing_key(d) for d in decisions}) > 1:
+    outcome = settle(decisions)
+    if outcome.disputed:
         item.status = ReviewItem.Status.NEEDS_ADJUDICATION
         item.save(update_fields=["status"])
         return
-    edits = [d for d in decisions if d.verdict == Verdict.EDIT]
-    item.final_revision = None
-    if edits:
-        item.final_verdict, item.final_revision = Verdict.EDIT, edits[-1].revision
-    elif decisions[0].verdict in APPROVING_VERDICTS:
-        item.final_verdict = Verdict.ACCEPT
-    else:
-        item.final_verdict = Verdict.REJECT
-    item.final_preference = decisions[0].preference
+    item.final_verdict = outcome.verdict
+    item.final_revision = outcome.revision
+    item.final_preference = outcome.preference
     item.status = ReviewItem.Status.DECIDED
     item.decided_at = timezone.now()
     item.save(update_fields=["status", "final_verdict", "final_revision", "final_preference", "decided_at"])
@@ -588,6 +669,10 @@ def adjudication_scope():
     )
 
 
+def _proposes_an_edit(item: ReviewItem) -> bool:
+    return item.decisions.filter(verdict=Verdict.EDIT).exists()
+
+
 def adjudicate(
     *,
     adjudicator,
@@ -601,7 +686,11 @@ def adjudicate(
     comment: str = "",
     revision_id: int | None = None,
 ) -> Adjudication:
-    """A senior physician settles a disputed item; the reviewers' own verdicts stay as they were."""
+    """A senior physician settles a disputed item; the reviewers' own verdicts stay as they were.
+
+    To accept, the senior names the text: `revision_id` a reviewer's edit, or 0 for the original
+    (None, naming nothing, is refused when a reviewer proposed an edit).
+    """
     with transaction.atomic():
         item = (
             ReviewItem.objects.select_for_update(of=("self",))
@@ -620,17 +709,34 @@ def adjudicate(
                 "You reviewed this item yourself: another senior physician settles it, "
                 "so that the adjudication stays independent."
             )
+        proposed = None
+        if verdict == Verdict.ACCEPT and revision_id:
+            # Accepting one reviewer's edit as it stands (an edit whose decision was undone is gone).
+            proposed = item.decisions.filter(revision_id=revision_id).select_related("revision").first()
+            if proposed is None:
+                raise ReviewError("That edit does not belong to this item.")
+            if item.candidate.is_pair:
+                # A pair's edit rewrote the response its author preferred: that response stays the chosen one.
+                preference = preference or proposed.preference
+                if preference != proposed.preference:
+                    raise ReviewError(
+                        f"That edit rewrites the {proposed.get_preference_display().lower()}: choose it as "
+                        "the preferred response, or write the final text yourself."
+                    )
         preference = _check_preference(item, verdict, preference)
         revision = None
         if verdict == Verdict.EDIT:
             revision = _store_revision(
                 item, adjudicator, instruction, task_input, output, based_on, preference
             )
-        elif verdict == Verdict.ACCEPT and revision_id:
-            # Accepting one reviewer's edit as it stands.
-            revision = item.revisions.filter(pk=revision_id).first()
-            if revision is None:
-                raise ReviewError("That edit does not belong to this item.")
+        elif proposed is not None:
+            revision = proposed.revision
+        elif verdict == Verdict.ACCEPT and revision_id is None and _proposes_an_edit(item):
+            # Accepting "the item" is ambiguous once a reviewer proposed another text: say which.
+            raise ReviewError(
+                "The reviewers approved different texts: choose the text to accept (the original or a "
+                "reviewer's edit), or write the final text yourself."
+            )
         elif verdict not in (Verdict.ACCEPT, Verdict.REJECT):
             raise ReviewError("Choose accept, edit or reject.")
         comment = comment.strip()

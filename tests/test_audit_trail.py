@@ -41,7 +41,12 @@ def test_an_edit_is_recorded_with_its_new_text(client_for, physician, review_ite
     decide(
         client_for(physician),
         physician,
-        {"verdict": "edit", "instruction": item.candidate.instruction, "output": "A corrected answer."},
+        {
+            "verdict": "edit",
+            "instruction": item.candidate.instruction,
+            "output": "A corrected answer.",
+            "based_on": 0,
+        },
     )
     revision = ItemRevision.objects.get()
     entry = entries_for(ItemRevision, LogEntry.Action.CREATE).get(object_id=revision.pk)

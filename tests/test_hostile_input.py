@@ -27,7 +27,7 @@ def test_generated_text_and_edits_are_escaped_everywhere(client_for, physician, 
     assignment = Assignment.objects.get(reviewer=physician, status="active")
     r = reviewer.post(
         reverse("review:decide", args=[assignment.pk]),
-        {"verdict": "edit", "instruction": "Explain this.", "output": f"Edited {HOSTILE}"},
+        {"verdict": "edit", "instruction": "Explain this.", "output": f"Edited {HOSTILE}", "based_on": 0},
         headers={"HX-Request": "true"},
     )
     assert r.status_code == 200

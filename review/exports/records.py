@@ -91,11 +91,15 @@ def schema_for(settings: ExportSettings) -> pa.Schema:
 def approved_items() -> QuerySet[ReviewItem]:
     """Items physicians approved (accepted, or accepted after editing), oldest first.
 
-    A candidate the gate held back (PHI findings) stays out unless a physician's edit replaced its text.
+    A candidate the gate held back (PHI findings) stays out unless a physician's edit replaced its text
+    and that edit's whole text passed the PHI screen; an edit with PHI findings stays out either way.
     """
     return (
         ReviewItem.objects.filter(status=ReviewItem.Status.DECIDED, final_verdict__in=APPROVING_VERDICTS)
-        .filter(Q(candidate__held_back=False) | Q(final_revision__isnull=False))
+        .filter(
+            Q(candidate__held_back=False, final_revision__isnull=True)
+            | Q(final_revision__isnull=False, final_revision__has_phi=False)
+        )
         .order_by("pk")
     )
 

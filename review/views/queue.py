@@ -132,7 +132,13 @@ def review_page(request: ReviewerRequest) -> HttpResponse:
     return render(request, TEMPLATE, _page_context(request))
 
 
-def _decision_fields(data: dict) -> dict:
+def _decision_fields(form: DecisionForm) -> dict:
+    data = form.cleaned_data
+    based_on = data.get("based_on")
+    if "based_on" in form.errors:
+        # Not a version number (e.g. -1 or "abc"): passed on as sent, so an edit is refused naming it
+        # rather than stored without its stale-edit check.
+        based_on = str(form.data.get("based_on", ""))[:20]
     return {
         "verdict": data.get("verdict", ""),
         "reasons": data.get("reasons", []),
@@ -140,9 +146,22 @@ def _decision_fields(data: dict) -> dict:
         "instruction": data.get("instruction"),
         "task_input": data.get("input"),
         "output": data.get("output"),
-        "based_on": data.get("based_on"),
+        "based_on": based_on,
         "preference": data.get("preference", ""),
     }
+
+
+def _phi_notice(decision) -> str:
+    """What a reviewer is told when their edit still holds possible PHI: it is kept, and held back."""
+    revision = decision.revision
+    if revision is None or not revision.has_phi:
+        return ""
+    where = sorted({f"{f['field_label']}: {f['label'].lower()}" for f in revision.phi_findings})
+    return (
+        f"Your edit of item #{decision.item_id} was saved, but its text still has possible PHI "
+        f"({'; '.join(where)}). The item stays held back and out of exports; undo your decision to "
+        "remove it."
+    )
 
 
 @never_cache
@@ -153,7 +172,7 @@ def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
     form.is_valid()  # every field is optional; the queue says what a valid decision is
     data = form.cleaned_data
     try:
-        decision = submit_decision(reviewer=request.user, assignment_id=pk, **_decision_fields(data))
+        decision = submit_decision(reviewer=request.user, assignment_id=pk, **_decision_fields(form))
     except NotYours as error:
         raise Http404(str(error)) from error
     except ReviewError as error:
@@ -161,12 +180,12 @@ def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
             request, error=str(error), form_data=request.POST, open_panel=data.get("verdict", "")
         )
         return _item_response(request, context, status=422)
-    notice = ""
+    notice = _phi_notice(decision)
     if decision.extra:
         notice = (
             f"Your lease on item #{decision.item_id} had expired and another physician took the item "
-            "meanwhile. Your verdict is kept as an extra verdict; theirs settles the item."
-        )
+            f"meanwhile. Your verdict is kept as an extra verdict; theirs settles the item. {notice}"
+        ).strip()
     if not request.htmx:
         if notice:
             messages.warning(request, notice)

@@ -21,7 +21,9 @@ HTMX = {"HX-Request": "true"}
 # outside a test transaction, so without savepoints: subtract two per atomic block to compare).
 NEW_CLAIM = 16  # GET /review/ claiming a new item (and counting the queue, not yet cached): 14 real
 HELD = 10  # GET /review/ showing the item already held: 8 real
-PREFETCH = 11  # POST /review/prefetch/ claiming the item after it: 9 real
+PREFETCH = 12  # POST /review/prefetch/ claiming the item after it: 10 real (one is the reviewer's row lock
+# that keeps HELD_AT_MOST under concurrent requests, issue 17; claim and submit saved one reading
+# the settled version instead of every revision, so they stay as they were)
 SUBMIT = 21  # POST decide (accept), answering with the next, prefetched item: 17 real
 
 

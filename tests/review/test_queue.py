@@ -1,7 +1,7 @@
 import pytest
 
 from review.models import Assignment, Decision, ItemRevision, ReviewItem
-from review.queue import ReviewError, claim_next, submit_decision
+from review.queue import ReviewError, claim_next, current_version, submit_decision
 from tests.review.leases import let_leases_expire
 
 
@@ -114,6 +114,7 @@ def test_an_unchanged_edit_is_refused(review_items, physician):
             instruction=candidate.instruction,
             task_input=candidate.input,
             output=candidate.output,
+            based_on=0,
         )
 
 
@@ -138,7 +139,13 @@ def test_submitting_the_same_decision_twice_stores_one(review_items, physician):
 
 def test_submitting_the_same_edit_twice_stores_one_version(review_items, physician):
     assignment = held(physician)
-    fields = {"verdict": "edit", "instruction": "Fixed instruction", "task_input": "", "output": "Fixed."}
+    fields = {
+        "verdict": "edit",
+        "instruction": "Fixed instruction",
+        "task_input": "",
+        "output": "Fixed.",
+        "based_on": 0,
+    }
     submit_decision(reviewer=physician, assignment_id=assignment.pk, **fields)
     submit_decision(reviewer=physician, assignment_id=assignment.pk, **fields)
     assert (Decision.objects.count(), ItemRevision.objects.count()) == (1, 1)
@@ -152,7 +159,11 @@ def test_a_different_second_decision_is_refused_and_the_first_stands(review_item
     assert Decision.objects.get().verdict == "accept"
 
 
-def test_an_edit_based_on_a_stale_version_is_refused(review_items, physician, physician2):
+def test_a_second_reviewer_edits_the_candidate_not_the_first_reviewers_pending_edit(
+    review_items, physician, physician2
+):
+    # Blind review (issue 11): this test used to assert that the second edit was refused as stale
+    # because of the first reviewer's pending edit. Each edit is now its author's own proposal.
     item = review_items[0]
     item.required_reviews = 2
     item.save()
@@ -161,16 +172,50 @@ def test_an_edit_based_on_a_stale_version_is_refused(review_items, physician, ph
     submit_decision(
         reviewer=physician, assignment_id=first.pk, verdict="edit", instruction="A", output="B", based_on=0
     )
-    with pytest.raises(ReviewError, match="edited since you opened it"):
+    assert current_version(ReviewItem.objects.get(pk=item.pk))[0] == 0  # still the candidate's text
+    submit_decision(
+        reviewer=physician2, assignment_id=second.pk, verdict="edit", instruction="C", output="D", based_on=0
+    )
+    assert ItemRevision.objects.filter(item=item).count() == 2
+    assert ReviewItem.objects.get(pk=item.pk).status == "needs_adjudication"  # the texts differ
+
+
+def test_two_identical_edits_settle_the_item_with_that_text(review_items, physician, physician2):
+    item = review_items[0]
+    item.required_reviews = 2
+    item.save()
+    first, second = held(physician), held(physician2)
+    for reviewer, assignment, spacing in (
+        (physician, first, "Fixed  answer."),
+        (physician2, second, "Fixed answer."),
+    ):
         submit_decision(
-            reviewer=physician2,
-            assignment_id=second.pk,
+            reviewer=reviewer,
+            assignment_id=assignment.pk,
             verdict="edit",
-            instruction="C",
-            output="D",
+            instruction="A",
+            output=spacing,
             based_on=0,
         )
-    assert ItemRevision.objects.count() == 1
+    item.refresh_from_db()
+    assert (item.status, item.final_verdict) == ("decided", "edit")
+    assert item.final_revision.output == "Fixed  answer."  # the first proposal of the same text
+    assert current_version(item)[0] == item.final_revision.number
+
+
+@pytest.mark.parametrize("based_on", [None, "", -1, "abc"])
+def test_an_edit_without_a_valid_based_on_is_refused(review_items, physician, based_on):
+    assignment = held(physician)
+    with pytest.raises(ReviewError, match="version"):
+        submit_decision(
+            reviewer=physician,
+            assignment_id=assignment.pk,
+            verdict="edit",
+            instruction="A",
+            output="B",
+            based_on=based_on,
+        )
+    assert not Decision.objects.exists() and not ItemRevision.objects.exists()
 
 
 def test_disagreeing_double_reviews_go_to_adjudication(review_items, physician, physician2):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from review.models import Assignment, Decision, ItemRevision, ReviewDraft, ReviewItem
 from review.queue import (
     ReviewError,
+    adjudicate,
     claim_next,
     current_version,
     prefetch_next,
@@ -193,6 +194,7 @@ def test_an_edit_of_a_pair_applies_to_the_chosen_response(pair_item, physician):
             task_input=candidate.input,
             output="A weaker answer.",
             preference="rejected_output",
+            based_on=0,
         )
     submit_decision(
         reviewer=physician,
@@ -202,6 +204,7 @@ def test_an_edit_of_a_pair_applies_to_the_chosen_response(pair_item, physician):
         task_input=candidate.input,
         output="A weaker answer, corrected.",
         preference="rejected_output",
+        based_on=0,
     )
     item = ReviewItem.objects.get(pk=pair_item.pk)
     assert item.final_revision.output == "A weaker answer, corrected."
@@ -216,6 +219,46 @@ def test_reviewers_choosing_different_responses_of_a_pair_disagree(pair_item, ph
         reviewer=physician2, assignment_id=second.pk, verdict="accept", preference="rejected_output"
     )
     assert ReviewItem.objects.get(pk=pair_item.pk).status == "needs_adjudication"
+
+
+def test_pair_reviewers_editing_the_same_response_differently_go_to_adjudication(
+    pair_item, physician, physician2, senior
+):
+    # Blind review for pairs: the same preferred response, but each reviewer's own edit of it.
+    ReviewItem.objects.filter(pk=pair_item.pk).update(required_reviews=2)
+    first, second = held(physician), held(physician2)
+    candidate = pair_item.candidate
+    for reviewer, assignment, text in (
+        (physician, first, "Weaker, fixed."),
+        (physician2, second, "Weaker, mended."),
+    ):
+        submit_decision(
+            reviewer=reviewer,
+            assignment_id=assignment.pk,
+            verdict="edit",
+            instruction=candidate.instruction,
+            task_input=candidate.input,
+            output=text,
+            preference="rejected_output",
+            based_on=0,
+        )
+    assert ReviewItem.objects.get(pk=pair_item.pk).status == "needs_adjudication"
+    mended = ItemRevision.objects.get(output="Weaker, mended.")
+    with pytest.raises(ReviewError, match="choose it as the preferred response"):
+        adjudicate(
+            adjudicator=senior,
+            item_id=pair_item.pk,
+            verdict="accept",
+            preference="output",
+            revision_id=mended.pk,
+        )
+    adjudicate(adjudicator=senior, item_id=pair_item.pk, verdict="accept", revision_id=mended.pk)
+    item = ReviewItem.objects.get(pk=pair_item.pk)
+    assert (item.final_verdict, item.final_preference, item.final_revision) == (
+        "edit",
+        "rejected_output",
+        mended,
+    )
 
 
 def test_the_pair_order_is_drawn_per_assignment_and_recorded(pair_item, physician):

@@ -47,6 +47,11 @@ class Command(BaseCommand):
             f"\nPreference pairs: alpha {_f(prefs['alpha'])}, percent agreement "
             f"{_f(prefs['percent_agreement'])}, {prefs['items']} items ({prefs['definition']})"
         )
+        texts = report["texts_differ"]
+        lines.append(
+            f"\nApproved texts differ: {texts['differ']} of {texts['items']} items two or more reviewers "
+            f"approved (share {_f(texts['share'])})"
+        )
         lines.append(f"\n{'Week of':<28} {'items':>7} {'alpha':>7}")
         lines += [f"{p['week']:<28} {p['items']:>7} {_f(p['alpha']):>7}" for p in report["over_time"]]
         lines.append(f"\n{'Reviewer pair':<40} {'items':>7} {'kappa':>7} {'agree':>7}")

@@ -9,13 +9,14 @@ from review.queue import adjudicate, claim_next, submit_decision
 from synth.models import Candidate
 
 # Two physicians review each of the six items; (first physician, second physician), then the
-# adjudicator's verdict where they disagree on approve versus reject.
+# adjudicator's ruling where they disagree: on approve versus reject, or (blind review) on the text
+# when one accepted the original and the other edited it ("edit": the senior chooses the edit).
 SCRIPT = [
     ("accept", "accept", None),
-    ("accept", "edit", None),
+    ("accept", "edit", "edit"),
     ("reject", "reject", None),
     ("accept", "reject", "accept"),
-    ("edit", "accept", None),
+    ("edit", "accept", "edit"),
     ("reject", "accept", "reject"),
 ]
 # For preference pairs: the response both physicians (and the adjudicator) prefer when approving.
@@ -36,6 +37,7 @@ def review(reviewer, verdict: str, n: int, *, pair: bool) -> Decision:
             "instruction": item.candidate.instruction,
             "task_input": item.candidate.input,
             "output": f"Corrected answer by {reviewer.username} for item {n}.",
+            "based_on": 0,
         }
     decision = submit_decision(reviewer=reviewer, assignment_id=assignment.pk, verdict=verdict, **extra)
     # The queue measures real time spent; the report's medians need known values.
@@ -66,12 +68,14 @@ def reviewed_by_two(review_items, physician, physician2, senior):
                 assert item.status == ReviewItem.Status.DECIDED
                 continue
             assert item.status == ReviewItem.Status.NEEDS_ADJUDICATION
+            edit = item.decisions.filter(verdict="edit").first()
             adjudicate(
                 adjudicator=senior,
                 item_id=item.pk,
-                verdict=ruling,
+                verdict="accept" if ruling == "edit" else ruling,
                 preference=PREFERENCES[n] if pairs and ruling != "reject" else "",
                 comment="Settled against the guideline.",
+                revision_id=edit.revision_id if ruling == "edit" else None,
             )
         return [ReviewItem.objects.select_related("candidate", "final_revision").get(pk=i.pk) for i in items]
 

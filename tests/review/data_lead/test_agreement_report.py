@@ -62,10 +62,12 @@ def test_each_reviewer_gets_rates_median_time_and_agreement_with_adjudication(do
     assert first["items"] == 6
     assert (first["accept_rate"], first["edit_rate"], first["reject_rate"]) == (0.5, 0.1667, 0.3333)
     assert first["median_seconds"] == 35
-    assert (first["adjudicated_items"], first["agreement_with_adjudication"]) == (2, 1.0)
+    # Adjudicated: items 3 and 5 (approve against reject) and, under blind review, items 1 and 4
+    # (an accept and an edit: the texts differ; the senior chose the edit, an approval).
+    assert (first["adjudicated_items"], first["agreement_with_adjudication"]) == (4, 1.0)
     second = rows["physician2"]
     assert second["median_seconds"] == 52.5
-    assert second["agreement_with_adjudication"] == 0.0
+    assert (second["adjudicated_items"], second["agreement_with_adjudication"]) == (4, 0.5)
 
 
 def test_the_command_prints_the_same_report_as_json(double_reviewed, capsys):
@@ -97,3 +99,9 @@ def test_an_empty_database_gives_an_empty_report(db):
         "percent_agreement": None,
     }
     assert report["pairs"] == [] and report["reviewers"] == []
+
+
+def test_it_counts_items_whose_approving_reviewers_ended_with_different_texts(double_reviewed):
+    # Items 0, 1 and 4 were approved by both physicians; on 1 and 4 one accepted and the other edited.
+    texts = agreement_report()["texts_differ"]
+    assert (texts["items"], texts["differ"], texts["share"]) == (3, 2, round(2 / 3, 4))

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from review.exports.build import export_folder
 from review.exports.last_gate import withheld_reason
-from review.models import Export
+from review.models import Export, ItemRevision
 from tests.review.data_lead.journey import (
     decide,
     edit,
@@ -55,8 +55,16 @@ def test_a_record_with_phi_is_withheld_counted_and_never_written(demo, django_ca
     accepted = decide(physician, "accept")
     leaked = edit(physician, output=f"{accepted.candidate.output}\n\n{PHI}")  # the physician's slip
     rest = [decide(physician, "accept") for _ in items[2:]]
-
     lead = logged_in(users["datalead"])
+
+    # The edit's own screen holds the slip back: it is not even selected for export.
+    first = export_from_dashboard(lead, django_capture_on_commit_callbacks, format="jsonl")
+    assert first.manifest["counts"]["selected"] == len(items) - 1
+    assert first.manifest["withheld"] == {"phi": 0, "empty": 0, "identical_pair": 0}
+
+    # A record approved under an older screen that missed it (the edit screen came with migration
+    # 0010): the export's own screen is the last gate, and withholds it.
+    ItemRevision.objects.filter(item=leaked).update(has_phi=False, phi_findings=[])
     row = export_from_dashboard(lead, django_capture_on_commit_callbacks, format="hf")
     assert row.status == "ready", row.error
     assert row.manifest["withheld"] == {"phi": 1, "empty": 0, "identical_pair": 0}
@@ -80,16 +88,16 @@ def test_dpo_from_edits_withholds_a_pair_whose_answer_did_not_change(demo, tmp_p
     physician = logged_in(users["physician"])
     # The case: an edit of the instruction only made a "pair" of one answer with itself.
     reworded = edit(physician, instruction="Reworded by the physician: " + items[0].candidate.instruction)
-    leaked = edit(physician, output=PHI)
+    leaked = edit(physician, output=PHI)  # held back by the edit's own PHI screen: never selected
 
     # Every pair so far is withheld: the command says the export is empty, why, and exits non-zero.
     out = tmp_path / "dpo-empty"
-    with pytest.raises(CommandError, match=r"empty\): All 2 records withheld: phi 1, identical_pair 1\."):
+    with pytest.raises(CommandError, match=r"empty\): All 1 records withheld: identical_pair 1\."):
         call_command("export", "--kind", "dpo", "--dpo-from-edits", "--format", "hf", "--out", str(out))
     assert not out.exists() and not list(tmp_path.glob("dpo-empty*"))
     empty = Export.objects.get()
     assert empty.status == "empty" and empty.record_count == 0
-    assert empty.manifest["withheld"] == {"phi": 1, "empty": 0, "identical_pair": 1}
+    assert empty.manifest["withheld"] == {"phi": 0, "empty": 0, "identical_pair": 1}
 
     improved = edit(physician, output=BETTER)
     out = tmp_path / "dpo"
@@ -97,14 +105,15 @@ def test_dpo_from_edits_withholds_a_pair_whose_answer_did_not_change(demo, tmp_p
     printed = capsys.readouterr().out
     assert (
         "Wrote 1 records" in printed
-        and "Withheld at export, never written: phi 1, identical_pair 1." in printed
+        and "Withheld at export, never written: identical_pair 1." in printed
     )
     (record,) = load_folder(out)["train"]
     assert record["id"] == f"item-{improved.pk}"
     assert record["chosen"] == [{"role": "assistant", "content": BETTER}]
     assert record["rejected"] == [{"role": "assistant", "content": improved.candidate.output}]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["withheld"] == {"phi": 1, "empty": 0, "identical_pair": 1}
+    assert manifest["withheld"] == {"phi": 0, "empty": 0, "identical_pair": 1}
+    assert PHI not in json.dumps(manifest)
     assert {f"item-{reworded.pk}", f"item-{leaked.pk}"}.isdisjoint(json.dumps(manifest))
 
 

@@ -72,9 +72,11 @@ def test_sft_messages_hold_the_approved_records_with_a_system_prompt(double_revi
     edited = by_id[f"item-{edited_item.pk}"]
     assert edited["messages"][-1]["content"] == "Corrected answer by physician2 for item 1."
     assert edited["edited"] is True and edited["reviewed"] is True and edited["released"] is False
+    # One accepted, the other edited: the texts differ, so (blind review) a senior chose the edit.
     assert [(r["role"], r["verdict"]) for r in edited["reviews"]] == [
         ("reviewer", "accept"),
         ("reviewer", "edit"),
+        ("adjudicator", "accept"),
     ]
     adjudicated = by_id[f"item-{double_reviewed[3].pk}"]
     assert adjudicated["reviews"][-1]["role"] == "adjudicator"
