@@ -103,10 +103,7 @@ def test_dpo_from_edits_withholds_a_pair_whose_answer_did_not_change(demo, tmp_p
     out = tmp_path / "dpo"
     call_command("export", "--kind", "dpo", "--dpo-from-edits", "--format", "hf", "--out", str(out))
     printed = capsys.readouterr().out
-    assert (
-        "Wrote 1 records" in printed
-        and "Withheld at export, never written: identical_pair 1." in printed
-    )
+    assert "Wrote 1 records" in printed and "Withheld at export, never written: identical_pair 1." in printed
     (record,) = load_folder(out)["train"]
     assert record["id"] == f"item-{improved.pk}"
     assert record["chosen"] == [{"role": "assistant", "content": BETTER}]
