@@ -1,4 +1,6 @@
-"""A real db_worker killed with SIGKILL mid-run; a new worker resumes without duplicates or paying twice.
+"""A real worker killed with SIGKILL mid-run; a new worker resumes without duplicates or paying twice,
+within the chunk's lease plus the watchdog's grace, and a worker that starts after the lease ran out
+takes the chunk at once. The recovery times are printed (README, "Reliability notes").
 
 The teacher is the OpenAI SDK against the loopback server, answering slowly enough that the run is
 still going when the worker dies.
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from synth.generation import launch_run
 from synth.models import GenerationRun, RunChunk, Teacher, TeacherCall
@@ -35,20 +38,13 @@ def start_worker(settings) -> subprocess.Popen:
         settings,
         LOOPBACK_API_KEY=KEY,
         GENERATION_LEASE_SECONDS=str(LEASE),
+        WATCHDOG_GRACE_SECONDS=str(settings.WATCHDOG_GRACE_SECONDS),
         TEACHER_LOCAL_HOSTS="127.0.0.1",  # the loopback server stands in for a model server
     )
 
 
-@pytest.fixture
-def loopback():
-    server = ScriptedServer()
-    server.responder = answer
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_a_killed_worker_is_resumed_without_duplicates_or_paying_twice(transactional_db, settings, loopback):
+def launch_and_kill_mid_chunk(settings, loopback) -> tuple[GenerationRun, set[int], float]:
+    """Launch a 24-query run in chunks of 8, and SIGKILL its worker in the middle of a chunk."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.TEACHER_API_KEYS = {"LOOPBACK_API_KEY": KEY}
     settings.GENERATION_CHUNK_SIZE = 8
@@ -63,17 +59,43 @@ def test_a_killed_worker_is_resumed_without_duplicates_or_paying_twice(transacti
         teacher=teacher, technique="distillation", requested_count=24, sample_rate=0.0,
         options={"query_set": query_set.pk},
     )  # fmt: skip
-    assert run.chunks.count() == 3
-
     first = start_worker(settings)
     try:
-        # Kill it in the middle of a chunk (8 queries each), not between two.
         wait_for(lambda: 2 <= TeacherCall.objects.filter(run=run, status="ok").count() % 8 <= 6)
     finally:
         first.send_signal(signal.SIGKILL)  # kill -9: no cleanup of any kind
         first.wait(timeout=10)
     killed_at = time.monotonic()
     interrupted = set(RunChunk.objects.filter(run=run, status="running").values_list("pk", flat=True))
+    return run, interrupted, killed_at
+
+
+def handed_on() -> bool:
+    """The dead worker's chunk was handed to a new task (its lost task closed at that moment)."""
+    return DBTaskResult.objects.filter(task_path="synth.tasks.run_generation", status="FAILED").exists()
+
+
+def dead_workers_task_is_closed(run: GenerationRun) -> None:
+    """The killed worker's task row does not stay RUNNING for ever: it says what happened."""
+    chunks = DBTaskResult.objects.filter(task_path="synth.tasks.run_generation")
+    assert not chunks.filter(status="RUNNING").exists()
+    (lost,) = chunks.filter(status="FAILED")
+    assert "stopped renewing its lease" in lost.traceback
+
+
+@pytest.fixture
+def loopback():
+    server = ScriptedServer()
+    server.responder = answer
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_killed_worker_is_resumed_without_duplicates_or_paying_twice(transactional_db, settings, loopback):
+    run, interrupted, killed_at = launch_and_kill_mid_chunk(settings, loopback)
+    assert run.chunks.count() == 3
+    questions = [f"Question number {n} about asthma?" for n in range(1, 25)]
     answered_before = set(TeacherCall.objects.filter(run=run, status="ok").values_list("key", flat=True))
     prompts_before = {
         json.dumps(call.request[-1]["content"])
@@ -84,10 +106,17 @@ def test_a_killed_worker_is_resumed_without_duplicates_or_paying_twice(transacti
 
     second = start_worker(settings)
     try:
+        # The run's watchdog looks just after the dead worker's lease runs out, whenever that is.
+        wait_for(handed_on, interval=0.05)
+        resumed_after = time.monotonic() - killed_at
         wait_for(lambda: not GenerationRun.objects.get(pk=run.pk).is_active)
     finally:
         second.terminate()
         second.wait(timeout=10)
+    print(
+        f"\nA killed worker's chunk was handed on by the watchdog {resumed_after:.1f} s after the kill "
+        f"(lease {LEASE:.0f} s, grace {settings.WATCHDOG_GRACE_SECONDS:.0f} s)."
+    )
 
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.COMPLETED, run.error
@@ -103,3 +132,29 @@ def test_a_killed_worker_is_resumed_without_duplicates_or_paying_twice(transacti
     ]
     assert not prompts_before & set(asked_after)
     assert TeacherCall.objects.filter(run=run, status="ok").count() == 24
+    dead_workers_task_is_closed(run)
+
+
+def test_a_worker_that_starts_takes_a_chunk_whose_lease_ran_out_at_once(transactional_db, settings, loopback):
+    settings.WATCHDOG_GRACE_SECONDS = 600  # the run's watchdog is not due for the whole test
+    run, interrupted, killed_at = launch_and_kill_mid_chunk(settings, loopback)
+    wait_for(lambda: time.monotonic() > killed_at + LEASE)
+
+    started_at = time.monotonic()
+    second = start_worker(settings)
+    try:
+        wait_for(handed_on, interval=0.05)
+        resumed_after = time.monotonic() - started_at
+        wait_for(lambda: not GenerationRun.objects.get(pk=run.pk).is_active)
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+    print(
+        f"\nA worker started after the lease ran out handed the chunk on {resumed_after:.1f} s after its start."
+    )
+
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.COMPLETED, run.error
+    assert list(run.candidates.values_list("sequence", flat=True)) == list(range(1, 25))
+    assert interrupted and all(c.claims == 2 for c in RunChunk.objects.filter(pk__in=interrupted))
+    dead_workers_task_is_closed(run)
