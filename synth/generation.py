@@ -723,17 +723,28 @@ def resume_stalled_runs(*, run: GenerationRun | None = None) -> list[RunChunk]:
         run_generation.enqueue(chunk.run_id, chunk.index)
         resumed.append(chunk)
     if isinstance(run_generation.get_backend(), DatabaseBackend):
-        waiting = {
-            tuple(args)
-            for args in DBTaskResult.objects.filter(
-                task_path=run_generation.module_path, status__in=["READY", "RUNNING"]
-            ).values_list("args_kwargs__args", flat=True)
-            if args
-        }
+        waiting, stale = set(), {}
+        for result in DBTaskResult.objects.filter(
+            task_path=run_generation.module_path, status__in=["READY", "RUNNING"]
+        ):
+            key = tuple(result.args_kwargs.get("args") or ())
+            if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
+                stale[key] = result.pk  # lost, if its chunk is still pending: a task takes it at once
+            else:
+                waiting.add(key)
         for chunk in active.filter(status=RunChunk.Status.PENDING):
-            if (chunk.run_id, chunk.index) not in waiting:
-                run_generation.enqueue(chunk.run_id, chunk.index)
-                resumed.append(chunk)
+            key = (chunk.run_id, chunk.index)
+            if key in waiting:
+                continue
+            if key in stale:
+                DBTaskResult.objects.filter(pk=stale[key], status="RUNNING").update(
+                    status="FAILED",
+                    finished_at=now,
+                    exception_class_path="synth.generation.WorkerLost",
+                    traceback="The worker running this task stopped before it took the chunk; the chunk was resumed.",
+                )
+            run_generation.enqueue(chunk.run_id, chunk.index)
+            resumed.append(chunk)
     return resumed
 
 

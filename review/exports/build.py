@@ -352,7 +352,43 @@ def watch_active_export(export_id: int):
     export.refresh_from_db()
     if export.status not in (Export.Status.QUEUED, Export.Status.RUNNING):
         return None
+    _queue_lost_builds([export])
     return next_watch_at(export)
+
+
+def _queue_lost_builds(exports: list[Export]) -> list[Export]:
+    """Queued exports whose build task was lost get a new one: the database went away as it was queued
+    or taken, or its worker died before it could claim the export (a build claims it at once)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from review.tasks import build_export_task
+
+    now = timezone.now()
+    # Queued a moment ago: the `export` command is about to build it itself; left alone.
+    queued = {e.pk: e for e in exports if e.status == Export.Status.QUEUED and e.created_at < now - _grace()}
+    if not queued or not isinstance(build_export_task.get_backend(), DatabaseBackend):
+        return []
+    live = set()
+    for result in DBTaskResult.objects.filter(
+        task_path=build_export_task.module_path, status__in=["READY", "RUNNING"]
+    ):
+        export_id = (result.args_kwargs.get("args") or [None])[0]
+        if export_id not in queued:
+            continue
+        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
+            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
+                status="FAILED",
+                finished_at=now,
+                exception_class_path="review.exports.build.WorkerLost",
+                traceback="The worker running this build stopped before it took the export; it was queued again.",
+            )
+        else:
+            live.add(export_id)
+    requeued = [export for pk, export in queued.items() if pk not in live]
+    for export in requeued:
+        build_export_task.enqueue(export.pk)
+    return requeued
 
 
 def look_after_active_exports() -> list[Export]:
@@ -362,22 +398,19 @@ def look_after_active_exports() -> list[Export]:
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult
 
-    from review.tasks import build_export_task, watch_export
+    from review.tasks import watch_export
 
     resumed = resume_stalled_exports()
     if not isinstance(watch_export.get_backend(), DatabaseBackend):
         return resumed
+    active = list(Export.objects.filter(status__in=[Export.Status.QUEUED, Export.Status.RUNNING]))
+    resumed += _queue_lost_builds(active)
     now = timezone.now()
-    building, watched = set(), set()
-    live = DBTaskResult.objects.filter(
-        task_path__in=[build_export_task.module_path, watch_export.module_path],
-        status__in=["READY", "RUNNING"],
-    )
-    for result in live:
-        export_id = (result.args_kwargs.get("args") or [None])[0]
-        if result.task_path == build_export_task.module_path:
-            building.add(export_id)
-        elif result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
+    watched = set()
+    for result in DBTaskResult.objects.filter(
+        task_path=watch_export.module_path, status__in=["READY", "RUNNING"]
+    ):
+        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
             # A watchdog pass takes moments; one running for a whole lease lost its worker.
             DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
                 status="FAILED",
@@ -386,13 +419,8 @@ def look_after_active_exports() -> list[Export]:
                 traceback="The worker running this watchdog pass stopped; a new pass was queued.",
             )
         else:
-            watched.add(export_id)
-    for export in Export.objects.filter(status__in=[Export.Status.QUEUED, Export.Status.RUNNING]):
-        # Queued a moment ago: the `export` command is about to build it itself; left alone.
-        lost = export.status == Export.Status.QUEUED and export.created_at < now - _grace()
-        if lost and export.pk not in building:
-            build_export_task.enqueue(export.pk)  # its task was lost with the database
-            resumed.append(export)
+            watched.update((result.args_kwargs.get("args") or [])[:1])
+    for export in active:
         if export.pk not in watched:
             watch_export.using(run_after=next_watch_at(export)).enqueue(export.pk)
     return resumed
