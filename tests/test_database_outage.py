@@ -29,6 +29,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 from django.db import connection
+from django_tasks_db.models import DBTaskResult
 
 from review.models import Decision, ReviewItem
 from synth.demo_data import DEMO_USERS
@@ -244,6 +245,9 @@ def test_the_product_rides_out_a_database_outage(
     assert [c.sequence for c in candidates] == list(range(1, 25))
     assert sorted(c.instruction for c in candidates) == sorted(questions)  # each query once
     assert TeacherCall.objects.filter(run=run, status="ok").count() == 24  # no call paid twice
+    # The task list tells the truth: no task cut off by the outage is left looking as if it still ran.
+    chunk_tasks = DBTaskResult.objects.filter(task_path="synth.tasks.run_generation")
+    assert not chunk_tasks.filter(status__in=["READY", "RUNNING"]).exists()
     # Every decision the site acknowledged, before, during and after the outage, is there, once.
     for reviewer in reviewers:
         assert reviewer.errors > 0  # the outage was felt
