@@ -137,6 +137,14 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # before its chunk is handed to another worker.
 GENERATION_CHUNK_SIZE = int(os.environ.get("GENERATION_CHUNK_SIZE", "25"))
 GENERATION_LEASE_SECONDS = float(os.environ.get("GENERATION_LEASE_SECONDS", "60"))
+# A chunk whose attempts end without finishing it (an error, a worker lost) this many times in a row
+# fails its run with the last error, instead of being retried for ever.
+GENERATION_CHUNK_MAX_ATTEMPTS = int(os.environ.get("GENERATION_CHUNK_MAX_ATTEMPTS", "5"))
+# Watchdogs look again this long after the first lease that could run out (workers poll, clocks differ).
+WATCHDOG_GRACE_SECONDS = float(os.environ.get("WATCHDOG_GRACE_SECONDS", "2"))
+# A task worker that lost the database retries with jittered backoff from BASE up to MAX seconds.
+WORKER_DATABASE_RETRY_BASE_SECONDS = float(os.environ.get("WORKER_DATABASE_RETRY_BASE_SECONDS", "0.5"))
+WORKER_DATABASE_RETRY_MAX_SECONDS = float(os.environ.get("WORKER_DATABASE_RETRY_MAX_SECONDS", "10"))
 # Batch-mode runs: the first wait before asking a provider whether a batch has ended, and the longest.
 BATCH_POLL_SECONDS = float(os.environ.get("BATCH_POLL_SECONDS", "30"))
 BATCH_POLL_MAX_SECONDS = float(os.environ.get("BATCH_POLL_MAX_SECONDS", "600"))

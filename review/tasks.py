@@ -1,9 +1,8 @@
 """Background tasks of the review side (Django's Tasks framework; django-tasks-db's db_worker runs them)."""
 
 from django.tasks import task
-from django.utils import timezone
 
-from review.exports.build import _lease, build_export, watch_active_export
+from review.exports.build import build_export, watch_active_export
 from review.models import Export
 
 
@@ -14,8 +13,9 @@ def build_export_task(export_id: int) -> None:
 
 @task()
 def watch_export(export_id: int) -> None:
-    """While an export is queued or running, queue it again if its worker died, then look again later.
+    """While an export is queued or running, queue it again if its worker died, then look again just
+    after its lease can run out (not a fixed period later: recovery takes a lease plus a grace).
 
     django-tasks-db neither retries tasks nor notices a killed worker, so this is the sweeper."""
-    if watch_active_export(export_id):
-        watch_export.using(run_after=timezone.now() + _lease()).enqueue(export_id)
+    if (next_pass := watch_active_export(export_id)) is not None:
+        watch_export.using(run_after=next_pass).enqueue(export_id)

@@ -7,3 +7,12 @@ class SynthConfig(AppConfig):
 
     def ready(self) -> None:
         from synth import audit  # noqa: F401  (logins and logouts in the audit trail)
+        from synth.signals import worker_ready
+
+        worker_ready.connect(_look_after_active_runs, dispatch_uid="look_after_active_runs")
+
+
+def _look_after_active_runs(sender, **kwargs) -> None:
+    from synth.generation import look_after_active_runs
+
+    look_after_active_runs()

@@ -25,8 +25,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Min
 from django.utils import timezone
 
 from synth.batches import BATCH_PRICE_FACTOR, BATCH_PROVIDERS, batch_refusal, open_batches, sweep_batches
@@ -154,7 +154,7 @@ def launch_run(
             for chunk in chunks:
                 run_generation.enqueue(run.pk, chunk.index)
             if watch_run.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
-                watch_run.using(run_after=timezone.now() + _lease()).enqueue(run.pk)
+                watch_run.using(run_after=timezone.now() + _lease() + _grace()).enqueue(run.pk)
 
         if enqueue:  # (the `generate` command runs the chunks itself)
             transaction.on_commit(enqueue_chunks)
@@ -201,9 +201,11 @@ def estimate_cost(
 
 
 def execute_run(run_id: int) -> None:
-    """Execute every chunk of a run not yet done, one after another, in this process."""
+    """Execute every chunk of a run not yet done, one after another, in this process.
+
+    An error fails the run at once: whoever runs it here (the `generate` command) sees it and decides."""
     for index in RunChunk.objects.filter(run_id=run_id).order_by("index").values_list("index", flat=True):
-        execute_chunk(run_id, index)
+        execute_chunk(run_id, index, max_attempts=1)
 
 
 def execute_batch_run(run_id: int, *, report=lambda line: None, sleep=time.sleep) -> None:
@@ -235,14 +237,19 @@ def execute_batch_run(run_id: int, *, report=lambda line: None, sleep=time.sleep
             advance_batch(batch.pk)
 
 
-def execute_chunk(run_id: int, index: int) -> None:
-    """Generate one chunk. Safe to call again, by any worker, after a crash: it resumes."""
+def execute_chunk(run_id: int, index: int, *, max_attempts: int | None = None) -> None:
+    """Generate one chunk. Safe to call again, by any worker, after a crash: it resumes.
+
+    An attempt that ends on an error is retried (after a short wait) until `max_attempts` attempts in a
+    row (GENERATION_CHUNK_MAX_ATTEMPTS) ended without finishing the chunk; then the run fails, with the
+    last error. A lost worker's attempt counts too (see `_claim`)."""
+    max_attempts = max_attempts or settings.GENERATION_CHUNK_MAX_ATTEMPTS
     run = GenerationRun.objects.select_related("teacher").get(pk=run_id)
     if not run.is_active:
         return
-    chunk = _claim(run, index)
+    chunk = _claim(run, index, max_attempts=max_attempts)
     if chunk is None:
-        return  # done, or another live worker holds it
+        return  # done, another live worker holds it, or its attempts are spent
     GenerationRun.objects.filter(pk=run.pk, status=GenerationRun.Status.QUEUED).update(
         status=GenerationRun.Status.RUNNING, started_at=timezone.now()
     )
@@ -250,14 +257,11 @@ def execute_chunk(run_id: int, index: int) -> None:
     try:
         _ChunkDriver(run, chunk).drive()
     except Exception as error:
-        # A bug must not leave the run looking busy forever; the task itself is marked failed too.
-        logger.exception("Run %s chunk %s failed unexpectedly", run.pk, index)
-        _fail(
-            run,
-            chunk,
-            f"The run stopped on an unexpected error ({type(error).__name__}). Its candidates so far "
-            "are kept; the server log has the details.",
+        # The task itself is marked failed too; the chunk is retried, or fails its run, never loops.
+        logger.exception(
+            "Run %s chunk %s: attempt %s of %s failed", run.pk, index, chunk.unfinished_attempts, max_attempts
         )
+        _attempt_failed(run, chunk, error, max_attempts)
         raise
     _complete_if_done(run)
 
@@ -266,16 +270,73 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
 
 
-def _claim(run: GenerationRun, index: int) -> RunChunk | None:
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.WATCHDOG_GRACE_SECONDS)
+
+
+def _claim(run: GenerationRun, index: int, *, max_attempts: int) -> RunChunk | None:
+    """Take the chunk for an attempt: pending, or running under a lease that ran out (its worker died).
+
+    Every attempt counts until one ends normally; the attempt after `max_attempts` unfinished ones
+    fails the run instead of starting, so a chunk that kills its worker every time cannot loop."""
     now = timezone.now()
     claimable = RunChunk.objects.filter(run=run, index=index).filter(
         models_q_pending_or_stale(now)  # a RUNNING chunk whose lease ran out lost its worker
     )
     if not claimable.update(
-        status=RunChunk.Status.RUNNING, lease_until=now + _lease(), claims=F("claims") + 1
+        status=RunChunk.Status.RUNNING,
+        lease_until=now + _lease(),
+        claims=F("claims") + 1,
+        unfinished_attempts=F("unfinished_attempts") + 1,
     ):
         return None
-    return RunChunk.objects.get(run=run, index=index)
+    chunk = RunChunk.objects.get(run=run, index=index)
+    if chunk.unfinished_attempts > max_attempts:
+        _fail(run, chunk, _attempts_spent(chunk, max_attempts))
+        return None
+    return chunk
+
+
+def _attempts_spent(chunk: RunChunk, attempts: int) -> str:
+    last = chunk.error or (
+        "its worker stopped without finishing or recording an error (killed, out of memory, or cut off "
+        "from the database; the workers' logs say which)"
+    )
+    return (
+        f"Chunk {chunk.index + 1} of the run failed {attempts} attempt(s) in a row, so the run stopped. "
+        f"The last attempt: {last}. The candidates made so far are kept; fix the cause, then launch a run "
+        "for the rest."
+    )
+
+
+def _attempt_failed(run: GenerationRun, chunk: RunChunk, error: Exception, max_attempts: int) -> None:
+    """Retry the chunk after a short wait, or fail the run once its attempts are spent."""
+    from django_tasks_db.backend import DatabaseBackend
+
+    from synth.tasks import run_generation
+
+    first_line = (str(error).strip().splitlines() or [""])[0][:300]
+    detail = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+    try:
+        if chunk.unfinished_attempts >= max_attempts:
+            chunk.error = detail
+            _fail(run, chunk, _attempts_spent(chunk, max_attempts))
+            return
+        wait = min(_lease().total_seconds(), 2.0**chunk.unfinished_attempts)
+        with transaction.atomic():
+            released = RunChunk.objects.filter(pk=chunk.pk, status=RunChunk.Status.RUNNING).update(
+                status=RunChunk.Status.PENDING, lease_until=None, error=detail
+            )
+            if released and isinstance(run_generation.get_backend(), DatabaseBackend):
+                run_generation.using(run_after=timezone.now() + timedelta(seconds=wait)).enqueue(
+                    run.pk, chunk.index
+                )
+            elif released:
+                transaction.on_commit(lambda: run_generation.enqueue(run.pk, chunk.index))
+    except DatabaseError:
+        # The database itself went away: the chunk keeps its lease, and once that runs out the run's
+        # watchdog (or a worker starting) hands it on.
+        logger.warning("Run %s chunk %s: the failed attempt could not be recorded.", run.pk, chunk.index)
 
 
 def models_q_pending_or_stale(now):
@@ -329,9 +390,12 @@ class _ChunkDriver:
         if self.failure:
             _fail(self.run, self.chunk, self.failure)
         elif self.parked:
-            return  # waits for its provider batch; collecting it hands the chunk back (synth/batches.py)
+            # Waits for its provider batch; collecting it hands the chunk back (synth/batches.py).
+            RunChunk.objects.filter(pk=self.chunk.pk).update(unfinished_attempts=0, error="")
         elif self.remaining <= 0 or self.exhausted:
-            RunChunk.objects.filter(pk=self.chunk.pk).update(status=RunChunk.Status.DONE, lease_until=None)
+            RunChunk.objects.filter(pk=self.chunk.pk).update(
+                status=RunChunk.Status.DONE, lease_until=None, unfinished_attempts=0, error=""
+            )
 
     def _loop(self) -> None:
         next_number = 0
@@ -659,21 +723,21 @@ def _fail(run: GenerationRun, chunk: RunChunk | None, message: str) -> None:
 
 
 def resume_stalled_runs(*, run: GenerationRun | None = None) -> list[RunChunk]:
-    """Hand chunks whose worker died (lease ran out) to a new task; the task resumes each one."""
+    """Hand to a new task each chunk whose worker died (lease ran out) or whose task was lost.
+
+    A pending chunk with no task queued or running for it lost its task (the database went away as it
+    was taken, or as its retry was queued): it gets a new one."""
+    from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult
 
     from synth.tasks import run_generation
 
     now = timezone.now()
-    stalled = RunChunk.objects.filter(
-        status=RunChunk.Status.RUNNING,
-        lease_until__lt=now,
-        run__status__in=GenerationRun.ACTIVE_STATUSES,
-    )
+    active = RunChunk.objects.filter(run__status__in=GenerationRun.ACTIVE_STATUSES)
     if run is not None:
-        stalled = stalled.filter(run=run)
+        active = active.filter(run=run)
     resumed = []
-    for chunk in stalled:
+    for chunk in active.filter(status=RunChunk.Status.RUNNING, lease_until__lt=now):
         if not RunChunk.objects.filter(
             pk=chunk.pk, status=RunChunk.Status.RUNNING, lease_until__lt=now
         ).update(status=RunChunk.Status.PENDING):
@@ -681,7 +745,7 @@ def resume_stalled_runs(*, run: GenerationRun | None = None) -> list[RunChunk]:
         # django-tasks-db leaves a killed worker's task RUNNING for ever: close it, saying why.
         for result in DBTaskResult.objects.filter(task_path=run_generation.module_path, status="RUNNING"):
             if result.args_kwargs.get("args") == [chunk.run_id, chunk.index]:
-                DBTaskResult.objects.filter(pk=result.pk).update(
+                DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
                     status="FAILED",
                     finished_at=now,
                     exception_class_path="synth.generation.WorkerLost",
@@ -689,18 +753,85 @@ def resume_stalled_runs(*, run: GenerationRun | None = None) -> list[RunChunk]:
                 )
         run_generation.enqueue(chunk.run_id, chunk.index)
         resumed.append(chunk)
+    if isinstance(run_generation.get_backend(), DatabaseBackend):
+        waiting, stale = set(), {}
+        for result in DBTaskResult.objects.filter(
+            task_path=run_generation.module_path, status__in=["READY", "RUNNING"]
+        ):
+            key = tuple(result.args_kwargs.get("args") or ())
+            if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
+                stale[key] = result.pk  # lost, if its chunk is still pending: a task takes it at once
+            else:
+                waiting.add(key)
+        for chunk in active.filter(status=RunChunk.Status.PENDING):
+            key = (chunk.run_id, chunk.index)
+            if key in waiting:
+                continue
+            if key in stale:
+                DBTaskResult.objects.filter(pk=stale[key], status="RUNNING").update(
+                    status="FAILED",
+                    finished_at=now,
+                    exception_class_path="synth.generation.WorkerLost",
+                    traceback="The worker running this task stopped before it took the chunk; the chunk was resumed.",
+                )
+            run_generation.enqueue(chunk.run_id, chunk.index)
+            resumed.append(chunk)
     return resumed
 
 
-def watch_active_run(run_id: int) -> bool:
-    """Resume the run's stalled chunks; True while the run is still active (watch it again)."""
+def next_watch_at(run: GenerationRun):
+    """When the run's watchdog should look again: just after the first of its leases that can run out.
+
+    A chunk taken from now on holds a lease to at least now + the lease, so that bounds the wait;
+    a killed worker's chunk is thus resumed within its lease plus the grace, whenever it died."""
+    now = timezone.now()
+    first = RunChunk.objects.filter(run=run, status=RunChunk.Status.RUNNING).aggregate(
+        first=Min("lease_until")
+    )["first"]
+    due = min(first, now + _lease()) if first else now + _lease()
+    return max(due, now) + _grace()
+
+
+def watch_active_run(run_id: int):
+    """Resume the run's stalled chunks; while the run is active, when to look again (else None)."""
     run = GenerationRun.objects.filter(pk=run_id).first()
     if run is None or not run.is_active:
-        return False
+        return None
     resume_stalled_runs(run=run)
     if run.use_batch_api:
         sweep_batches(run)
-    return True
+    return next_watch_at(run)
+
+
+def look_after_active_runs() -> list[RunChunk]:
+    """When a worker starts, or the database is back after an outage: resume stalled chunks now, and
+    give every active run whose watchdog task was lost (its worker died mid-pass) a new one."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from synth.tasks import watch_run
+
+    resumed = resume_stalled_runs()
+    if not isinstance(watch_run.get_backend(), DatabaseBackend):
+        return resumed
+    now = timezone.now()
+    watched = set()
+    for result in DBTaskResult.objects.filter(
+        task_path=watch_run.module_path, status__in=["READY", "RUNNING"]
+    ):
+        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
+            # A watchdog pass takes moments; one running for a whole lease lost its worker.
+            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
+                status="FAILED",
+                finished_at=now,
+                exception_class_path="synth.generation.WorkerLost",
+                traceback="The worker running this watchdog pass stopped; a new pass was queued.",
+            )
+            continue
+        watched.update(result.args_kwargs.get("args", [])[:1])
+    for run in GenerationRun.objects.filter(status__in=GenerationRun.ACTIVE_STATUSES).exclude(pk__in=watched):
+        watch_run.using(run_after=next_watch_at(run)).enqueue(run.pk)
+    return resumed
 
 
 def run_summary(run: GenerationRun) -> str:

@@ -318,6 +318,9 @@ class RunChunk(models.Model):
     steps_done = models.JSONField(default=list, blank=True)
     claims = models.PositiveIntegerField(default=0)  # times a worker took it (more than 1: resumed)
     lease_until = models.DateTimeField(null=True, blank=True)  # extended while a worker is alive
+    # Attempts in a row that ended without finishing the chunk (an error, a lost worker); back to 0
+    # when one ends normally. Past GENERATION_CHUNK_MAX_ATTEMPTS the chunk fails its run.
+    unfinished_attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 
     class Meta:

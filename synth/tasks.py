@@ -6,7 +6,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from synth.batches import advance_batch, cancel_run_batches
-from synth.generation import _lease, execute_chunk, watch_active_run
+from synth.generation import execute_chunk, watch_active_run
 
 
 @task()
@@ -17,11 +17,12 @@ def run_generation(run_id: int, chunk_index: int = 0) -> None:
 
 @task()
 def watch_run(run_id: int) -> None:
-    """While a run is active, hand chunks whose worker died to a new task, then look again later.
+    """While a run is active, hand chunks whose worker died to a new task, then look again just after
+    the next lease that can run out (not a fixed period later: recovery takes a lease plus a grace).
 
     django-tasks-db neither retries tasks nor notices a killed worker, so this is the sweeper."""
-    if watch_active_run(run_id):
-        watch_run.using(run_after=timezone.now() + _lease()).enqueue(run_id)
+    if (next_pass := watch_active_run(run_id)) is not None:
+        watch_run.using(run_after=next_pass).enqueue(run_id)
 
 
 @task()

@@ -137,22 +137,30 @@ def database_url_for_subprocess() -> str:
     return f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
 
 
-def start_db_worker(settings, *, capture: bool = False, **env: str) -> subprocess.Popen:
-    """A real `manage.py db_worker` process on the test database, with the test's extra environment."""
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url_for_subprocess(),
-            "EXPORT_ROOT": str(settings.EXPORT_ROOT),
-            "DEBUG": "0",
-            **env,
-        },
-        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
-        text=True,
-    )
+def start_db_worker(
+    settings, *, capture: bool = False, log: Path | None = None, **env: str
+) -> subprocess.Popen:
+    """A real task worker process (`manage.py worker`, django-tasks-db's loop as production runs it) on
+    the test database, with the test's extra environment; its output to a pipe, a file, or nowhere."""
+    output = log.open("w") if log else subprocess.PIPE if capture else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url_for_subprocess(),
+                "EXPORT_ROOT": str(settings.EXPORT_ROOT),
+                "DEBUG": "0",
+                **env,
+            },
+            stdout=output,
+            stderr=subprocess.STDOUT if capture or log else subprocess.DEVNULL,
+            text=True,
+        )
+    finally:
+        if log:
+            output.close()  # the child holds its own copy
 
 
 def wait_for(condition, timeout: float = 120.0, interval: float = 0.1) -> None:

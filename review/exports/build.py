@@ -74,11 +74,15 @@ def _enqueue_build(export_id: int) -> None:
 
     build_export_task.enqueue(export_id)
     if watch_export.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
-        watch_export.using(run_after=timezone.now() + _lease()).enqueue(export_id)
+        watch_export.using(run_after=timezone.now() + _lease() + _grace()).enqueue(export_id)
 
 
 def _lease() -> timedelta:
     return timedelta(seconds=django_settings.EXPORT_LEASE_SECONDS)
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=django_settings.WATCHDOG_GRACE_SECONDS)
 
 
 def export_folder(export: Export) -> Path:
@@ -423,10 +427,95 @@ def _close_lost_tasks(export_id: int, now) -> None:
             )
 
 
-def watch_active_export(export_id: int) -> bool:
-    """Queue the export again if its worker died; True while it is still queued or running."""
+def next_watch_at(export: Export):
+    """When the export's watchdog should look again: just after its lease can run out (a queued export
+    taken from now on holds one to at least now + the lease), so a lost worker's export is queued again
+    within its lease plus the grace, whenever it died."""
+    now = timezone.now()
+    due = now + _lease()
+    if export.status == Export.Status.RUNNING and export.lease_until:
+        due = min(export.lease_until, due)
+    return max(due, now) + _grace()
+
+
+def watch_active_export(export_id: int):
+    """Queue the export again if its worker died; while it is queued or running, when to look again."""
     export = Export.objects.filter(pk=export_id).first()
     if export is None or export.status not in (Export.Status.QUEUED, Export.Status.RUNNING):
-        return False
+        return None
     resume_stalled_exports(export=export)
-    return True
+    export.refresh_from_db()
+    if export.status not in (Export.Status.QUEUED, Export.Status.RUNNING):
+        return None
+    _queue_lost_builds([export])
+    return next_watch_at(export)
+
+
+def _queue_lost_builds(exports: list[Export]) -> list[Export]:
+    """Queued exports whose build task was lost get a new one: the database went away as it was queued
+    or taken, or its worker died before it could claim the export (a build claims it at once)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from review.tasks import build_export_task
+
+    now = timezone.now()
+    # Queued a moment ago: the `export` command is about to build it itself; left alone.
+    queued = {e.pk: e for e in exports if e.status == Export.Status.QUEUED and e.created_at < now - _grace()}
+    if not queued or not isinstance(build_export_task.get_backend(), DatabaseBackend):
+        return []
+    live = set()
+    for result in DBTaskResult.objects.filter(
+        task_path=build_export_task.module_path, status__in=["READY", "RUNNING"]
+    ):
+        export_id = (result.args_kwargs.get("args") or [None])[0]
+        if export_id not in queued:
+            continue
+        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
+            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
+                status="FAILED",
+                finished_at=now,
+                exception_class_path="review.exports.build.WorkerLost",
+                traceback="The worker running this build stopped before it took the export; it was queued again.",
+            )
+        else:
+            live.add(export_id)
+    requeued = [export for pk, export in queued.items() if pk not in live]
+    for export in requeued:
+        build_export_task.enqueue(export.pk)
+    return requeued
+
+
+def look_after_active_exports() -> list[Export]:
+    """When a worker starts, or the database is back after an outage: queue again now the exports whose
+    lease ran out, build the queued ones whose task was lost, and give every active export whose
+    watchdog task was lost a new one."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from review.tasks import watch_export
+
+    resumed = resume_stalled_exports()
+    if not isinstance(watch_export.get_backend(), DatabaseBackend):
+        return resumed
+    active = list(Export.objects.filter(status__in=[Export.Status.QUEUED, Export.Status.RUNNING]))
+    resumed += _queue_lost_builds(active)
+    now = timezone.now()
+    watched = set()
+    for result in DBTaskResult.objects.filter(
+        task_path=watch_export.module_path, status__in=["READY", "RUNNING"]
+    ):
+        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
+            # A watchdog pass takes moments; one running for a whole lease lost its worker.
+            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
+                status="FAILED",
+                finished_at=now,
+                exception_class_path="review.exports.build.WorkerLost",
+                traceback="The worker running this watchdog pass stopped; a new pass was queued.",
+            )
+        else:
+            watched.update((result.args_kwargs.get("args") or [])[:1])
+    for export in active:
+        if export.pk not in watched:
+            watch_export.using(run_after=next_watch_at(export)).enqueue(export.pk)
+    return resumed

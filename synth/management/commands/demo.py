@@ -1,7 +1,7 @@
 import sys
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from synth.demo_data import DEMO_USERS
 from synth.processes import run_together
@@ -24,11 +24,13 @@ class Command(BaseCommand):
                 "Press Ctrl-C to stop the web server and the worker.\n",
             ]
         )
-        run_together(
+        status = run_together(
             [
-                [*manage, "db_worker", "--no-reload", "--interval", "0.5"],
-                [*manage, "runserver", "--noreload", addr],
+                ("task worker", [*manage, "worker", "--no-reload", "--interval", "0.5"]),
+                ("web server", [*manage, "runserver", "--noreload", addr]),
             ],
             say=self.stdout.write,
             ready=ready,
         )
+        if status:
+            raise CommandError("A process kept stopping; see its output above.", returncode=status)

@@ -22,9 +22,30 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-web", action="store_true", help="Only task workers, no web server.")
         parser.add_argument("--certfile", help="TLS certificate, when gunicorn terminates HTTPS itself.")
+        parser.add_argument(
+            "--max-restarts",
+            type=int,
+            default=5,
+            help="A process that stops on its own is started again, up to this many times within "
+            "--restart-window seconds; then everything stops (exit status 1).",
+        )
+        parser.add_argument("--restart-window", type=float, default=60.0, help="Seconds; see --max-restarts.")
         parser.add_argument("--keyfile", help="TLS private key, with --certfile.")
 
-    def handle(self, *args, bind, web_workers, threads, task_workers, no_web, certfile, keyfile, **options):
+    def handle(
+        self,
+        *args,
+        bind,
+        web_workers,
+        threads,
+        task_workers,
+        no_web,
+        certfile,
+        keyfile,
+        max_restarts,
+        restart_window,
+        **options,
+    ):
         if not settings.PRODUCTION:
             self.stderr.write("PRODUCTION is not set: running without the production settings.")
         else:
@@ -34,6 +55,8 @@ class Command(BaseCommand):
             raise CommandError("Give both --certfile and --keyfile, or neither.")
         if min(web_workers, threads) < 1 or task_workers < 0:
             raise CommandError("Give at least one web worker and thread, and zero or more task workers.")
+        if max_restarts < 0 or restart_window <= 0:
+            raise CommandError("Give --max-restarts of zero or more and a positive --restart-window.")
 
         commands = []
         if not no_web:
@@ -42,15 +65,20 @@ class Command(BaseCommand):
             web += ["--workers", str(web_workers), "--threads", str(threads), "--access-logfile", "-"]
             if certfile:
                 web += ["--certfile", certfile, "--keyfile", keyfile]
-            commands.append(web)
-        worker = [sys.executable, "manage.py", "db_worker", "--no-reload"]
-        commands += [worker] * task_workers
+            commands.append(("web server (gunicorn)", web))
+        # `worker` (synth/worker.py) waits out a database outage instead of exiting like `db_worker`.
+        worker = [sys.executable, "manage.py", "worker", "--no-reload"]
+        commands += [(f"task worker {n}", worker) for n in range(1, task_workers + 1)]
         if not commands:
             raise CommandError("Nothing to run: --no-web with --task-workers 0.")
         scheme = "https" if certfile else "http"
         ready = f"Serving at {scheme}://{bind}/ " if not no_web else ""
-        run_together(
+        status = run_together(
             commands,
             say=self.stdout.write,
             ready=ready + f"with {task_workers} task worker(s). Stop with Ctrl-C.",
+            max_restarts=max_restarts,
+            restart_window=restart_window,
         )
+        if status:
+            raise CommandError("A process kept stopping; see its output above.", returncode=status)

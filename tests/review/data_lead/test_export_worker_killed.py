@@ -1,5 +1,7 @@
-"""A real db_worker killed with SIGKILL mid-export: nothing partial is served, and a new worker builds
-the export again, complete, each record once.
+"""A real worker killed with SIGKILL mid-export: nothing partial is served, and a new worker builds
+the export again, complete, each record once; the export is queued again within its lease plus the
+watchdog's grace, or at once by a worker that starts after the lease ran out. The recovery times are
+printed (README, "Reliability notes").
 
 The worker reads one record per page (EXPORT_PAGE_SIZE=1), renewing its lease after each, so an export
 of a few thousand records takes long enough to be killed in the middle.
@@ -11,6 +13,7 @@ import hashlib
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from django.urls import reverse
@@ -24,11 +27,37 @@ from tests.conftest import start_db_worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE = 2.0
+# Long enough for a new worker to be up (it takes seconds to start here) before the dead one's lease
+# runs out, so that the export's watchdog, not the new worker's start, is what queues it again.
+WATCHED_LEASE = 15.0
 RECORDS = 1500
 
 
-def start_worker(settings) -> subprocess.Popen:
-    return start_db_worker(settings, EXPORT_LEASE_SECONDS=str(LEASE), EXPORT_PAGE_SIZE="1")
+def start_worker(settings, log: Path | None = None) -> subprocess.Popen:
+    return start_db_worker(
+        settings,
+        log=log,
+        EXPORT_LEASE_SECONDS=str(settings.EXPORT_LEASE_SECONDS),
+        EXPORT_PAGE_SIZE="1",
+        WATCHDOG_GRACE_SECONDS=str(settings.WATCHDOG_GRACE_SECONDS),
+    )
+
+
+def queued_again() -> bool:
+    """The dead worker's export was queued again (its lost build task closed at that moment)."""
+    return DBTaskResult.objects.filter(task_path="review.tasks.build_export_task", status="FAILED").exists()
+
+
+def kill_mid_export(settings, export: Export) -> float:
+    first = start_worker(settings)
+    try:
+        wait_for(
+            lambda: RECORDS // 5 <= Export.objects.get(pk=export.pk).progress <= RECORDS // 2, interval=0.05
+        )
+    finally:
+        first.send_signal(signal.SIGKILL)  # kill -9: no cleanup of any kind
+        first.wait(timeout=10)
+    return time.monotonic()
 
 
 def approved_records(review_items) -> set[str]:
@@ -55,10 +84,10 @@ def approved_records(review_items) -> set[str]:
 
 
 def test_a_worker_killed_mid_export_leaves_nothing_served_and_the_export_is_built_again_once(
-    transactional_db, settings, review_items, data_lead, client
+    transactional_db, settings, review_items, data_lead, client, tmp_path
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    settings.EXPORT_LEASE_SECONDS = LEASE
+    settings.EXPORT_LEASE_SECONDS = WATCHED_LEASE
     expected = approved_records(review_items)
     export = request_export(kind="sft", format="jsonl", created_by=data_lead)
     folder = Path(settings.EXPORT_ROOT) / f"export-{export.pk}-sft"
@@ -66,14 +95,8 @@ def test_a_worker_killed_mid_export_leaves_nothing_served_and_the_export_is_buil
     download = reverse("review:export_download", args=[export.pk])
     train_file = reverse("review:export_file", args=[export.pk, "train.jsonl"])
 
-    first = start_worker(settings)
-    try:
-        wait_for(
-            lambda: RECORDS // 5 <= Export.objects.get(pk=export.pk).progress <= RECORDS // 2, interval=0.05
-        )
-    finally:
-        first.send_signal(signal.SIGKILL)  # kill -9: no cleanup of any kind
-        first.wait(timeout=10)
+    killed_at = kill_mid_export(settings, export)
+    lease_ran_out = Export.objects.get(pk=export.pk).lease_until
 
     killed = Export.objects.get(pk=export.pk)
     assert killed.status == Export.Status.RUNNING and 0 < killed.progress < RECORDS
@@ -84,13 +107,25 @@ def test_a_worker_killed_mid_export_leaves_nothing_served_and_the_export_is_buil
     assert client.get(download).status_code == 404
     assert client.get(train_file).status_code == 404
 
-    second = start_worker(settings)
+    log = tmp_path / "worker.log"
+    second = start_worker(settings, log)
     try:
-        # The export's watchdog task, due a lease after the request, finds the lease run out.
+        wait_for(lambda: "Starting worker" in log.read_text())
+        up_after = time.monotonic() - killed_at
+        # The export's watchdog looks just after the dead worker's lease runs out, whenever that is.
+        wait_for(queued_again, interval=0.05)
+        recovered_after = time.monotonic() - killed_at
+        past_lease = (timezone.now() - lease_ran_out).total_seconds()
         wait_for(lambda: Export.objects.get(pk=export.pk).status in {"ready", "failed"})
     finally:
         second.terminate()
         second.wait(timeout=10)
+    print(
+        f"\nA killed worker's export was queued again by the watchdog {recovered_after:.1f} s after the kill, "
+        f"{past_lease:.1f} s after its lease ran out (lease {WATCHED_LEASE:.0f} s, grace "
+        f"{settings.WATCHDOG_GRACE_SECONDS:.0f} s; the new worker, started at the kill, was up after "
+        f"{up_after:.1f} s)."
+    )
 
     export.refresh_from_db()
     assert export.status == Export.Status.READY, export.error
@@ -108,6 +143,38 @@ def test_a_worker_killed_mid_export_leaves_nothing_served_and_the_export_is_buil
     assert response.status_code == 200
     assert b"".join(response.streaming_content).splitlines() == lines
     # The dead worker's task is closed with the reason, not left running for ever.
+    builds = DBTaskResult.objects.filter(task_path="review.tasks.build_export_task")
+    assert sorted(builds.values_list("status", flat=True)) == ["FAILED", "SUCCESSFUL"]
+    assert "stopped renewing its lease" in builds.get(status="FAILED").traceback
+
+
+def test_a_worker_that_starts_queues_an_export_whose_lease_ran_out_at_once(
+    transactional_db, settings, review_items, data_lead
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.EXPORT_LEASE_SECONDS = LEASE
+    settings.WATCHDOG_GRACE_SECONDS = 600  # the export's watchdog is not due for the whole test
+    approved_records(review_items)
+    export = request_export(kind="sft", format="jsonl", created_by=data_lead)
+    killed_at = kill_mid_export(settings, export)
+    wait_for(lambda: time.monotonic() > killed_at + LEASE)
+
+    started_at = time.monotonic()
+    second = start_worker(settings)
+    try:
+        wait_for(queued_again, interval=0.05)
+        recovered_after = time.monotonic() - started_at
+        wait_for(lambda: Export.objects.get(pk=export.pk).status in {"ready", "failed"})
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+    print(
+        f"\nA worker started after the lease ran out queued the export again {recovered_after:.1f} s after its start."
+    )
+
+    export.refresh_from_db()
+    assert export.status == Export.Status.READY, export.error
+    assert export.attempts == 2 and export.record_count == RECORDS
     builds = DBTaskResult.objects.filter(task_path="review.tasks.build_export_task")
     assert sorted(builds.values_list("status", flat=True)) == ["FAILED", "SUCCESSFUL"]
     assert "stopped renewing its lease" in builds.get(status="FAILED").traceback
