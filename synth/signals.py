@@ -4,3 +4,8 @@ from django.dispatch import Signal
 
 # Sent inside the transaction that marks a run completed, with `run=`; review samples it.
 run_completed = Signal()
+
+# Sent by the launch form and the run page, with `run=` (None for a run not launched yet) and
+# `sample_rate=` (the run's own share); review answers with the sampling rule that will apply, as
+# synth.review_sample.describe_share does for a run's own share ({"policy": ..., "summary": ...}).
+sampling_rule_requested = Signal()
