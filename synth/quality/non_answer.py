@@ -76,15 +76,15 @@ def non_answer_rule(text: str) -> str:
     return ""
 
 
-def truncation_rule(text: str) -> str:
+def truncation_rule(text: str, *, instruction: bool = False) -> str:
     """Why a text looks cut off ('ellipsis', 'open_end', 'unclosed_bracket', 'dangling_word',
-    'unfinished_sentence'), or ''."""
+    'unfinished_sentence'), or ''. An instruction may end on a colon ("Code the note below:")."""
     stripped = text.strip()
     if not stripped:
         return ""
     if stripped.endswith(("...", "…")):
         return "ellipsis"
-    if stripped[-1] in ",;:-–—(/[{&+":
+    if stripped[-1] in ",;-–—(/[{&+" or (stripped[-1] == ":" and not instruction):
         return "open_end"
     if stripped.count("(") > stripped.count(")") or stripped.count("[") > stripped.count("]"):
         return "unclosed_bracket"
@@ -118,7 +118,7 @@ def _fields(candidate: Candidate) -> list[str]:
 def _verdict(name: str, candidate: Candidate, rule_of) -> Verdict:
     for field_name in _fields(candidate):
         text = getattr(candidate, field_name)
-        if rule := rule_of(text):
+        if rule := rule_of(text, field_name):
             return Verdict(
                 name,
                 False,
@@ -130,7 +130,7 @@ def _verdict(name: str, candidate: Candidate, rule_of) -> Verdict:
 
 def check_non_answer(candidate: Candidate) -> Verdict:
     """Filtered when the instruction or a response is a refusal, an apology, a placeholder or empty."""
-    verdict = _verdict("non_answer", candidate, non_answer_rule)
+    verdict = _verdict("non_answer", candidate, lambda text, _field: non_answer_rule(text))
     if verdict.passed and candidate.input.strip() and _PLACEHOLDER.match(candidate.input.strip()):
         return Verdict(
             "non_answer",
@@ -143,4 +143,6 @@ def check_non_answer(candidate: Candidate) -> Verdict:
 
 def check_truncated(candidate: Candidate) -> Verdict:
     """Filtered when the instruction or a response stops mid-sentence (a cut-off reply or document)."""
-    return _verdict("truncated", candidate, truncation_rule)
+    return _verdict(
+        "truncated", candidate, lambda text, field: truncation_rule(text, instruction=field == "instruction")
+    )

@@ -7,6 +7,9 @@ The two responses differ by design, by the run's `contrast` option:
 The judge sees them in an order fixed per prompt (A/B swapped half of the time, against position
 bias) and names the better one. The record follows the shared contract: `output` holds the judge's
 preferred response, `rejected_output` the other; physicians confirm or overturn the ranking.
+
+Prompts come from the active seed tasks and the kept candidates of earlier runs, each paired once;
+the gate compares a pair with other pairs (prompt and both responses), not with the task it borrowed.
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ class PreferencePairs(Technique):
     def step(self, number: int, *, want: int) -> Step:
         contrast = contrast_of(self.run.options)
         rng = random.Random(f"{self.run.pk}:{self.chunk_index}:{number}")
-        prompts = self._prompts(number, want)
+        prompts = self._prompts(number)
         if not prompts:
             return StepResult(drafts=[], stop_reason=self._used_up())
         calls = []
@@ -251,7 +254,7 @@ class PreferencePairs(Technique):
         self._cached_pool = pool
         return pool
 
-    def _prompts(self, number: int, want: int) -> list[tuple[Domain | None, str, str]]:
+    def _prompts(self, number: int) -> list[tuple[Domain | None, str, str]]:
         """This step's prompt: the chunks share the pool out (chunk i takes every n-th prompt from
         the i-th) and step k of a chunk takes the k-th of its share, so no prompt is paired twice in
         a run however many workers generate it (steps run concurrently, one prompt each). A prompt

@@ -72,6 +72,11 @@ def test_it_names_cut_off_text(text, rule):
     assert truncation_rule(text) == rule
 
 
+def test_an_instruction_may_end_on_a_colon_but_an_answer_may_not():
+    assert truncation_rule("Assign the ICD-10-CM code to the diagnosis below:", instruction=True) == ""
+    assert truncation_rule("The first steps are:") == "open_end"
+
+
 @pytest.fixture
 def demo(db):
     call_command("seed_demo", stdout=StringIO())
