@@ -188,6 +188,37 @@ def test_a_backtranslation_run_that_ends_short_says_why_on_its_page(
     assert "Made 3 of the 10 asked for: 3 documents, one instruction each" in page.text
 
 
+def test_a_distillation_run_names_its_unanswered_questions_on_its_page(
+    demo, client, django_capture_on_commit_callbacks
+):
+    client.force_login(get_user_model().objects.get(username="admin"))
+    r = client.post(
+        reverse("synth:query_sets"),
+        {
+            "name": "mixed",
+            "typed": "Which ICD-10-CM category codes heart failure?\nWrite a haiku about the heart.",
+        },
+    )
+    assert r.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(
+            reverse("synth:run_new"),
+            {
+                "teacher": Teacher.objects.get(name="offline").pk,
+                "technique": "distillation",
+                "requested_count": 2,
+                "sample_percent": 100,
+                "query_set": QuerySet.objects.get(name="mixed").pk,
+            },
+        )
+    page = " ".join(client.get(r.url).content.decode().split())
+    assert "Made 1 of the 2 asked for" in page
+    assert "no_answer (1): the teacher had no answer to the question" in page
+    run = GenerationRun.objects.get()
+    [item] = ReviewItem.objects.filter(candidate__run=run)
+    assert "I50" in item.candidate.output
+
+
 def test_a_real_teachers_refusal_is_filtered_as_a_non_answer(demo, settings):
     """The gate applies to every teacher: an OpenAI-compatible server that apologises instead of
     answering leaves filtered records with the reason, not items for physicians."""
@@ -222,4 +253,44 @@ def test_a_real_teachers_refusal_is_filtered_as_a_non_answer(demo, settings):
         assert (candidate.status, candidate.filter_reason) == (Candidate.Status.FILTERED, "non_answer")
         result = QualityResult.objects.get(candidate=candidate, check_name="non_answer")
         assert result.evidence["rule"] == "refusal" and result.evidence["field"] == "output"
+    assert not ReviewItem.objects.filter(candidate__run=run).exists()
+
+
+def test_a_cut_off_backtranslated_instruction_is_filtered_although_self_curation_kept_it(demo, settings):
+    """The instruction a teacher writes for a document is checked too: here a server's instruction
+    stops mid-phrase and its own self-curation scores it 5; the gate filters it as truncated."""
+
+    def respond(request):
+        schema = request.body["response_format"]["json_schema"]["name"]
+        data = {
+            "instruction": {"instruction": "Describe the first steps of a fixed-rate insulin infusion at."},
+            "curation": {"score": 5, "reason": "Focused and complete."},
+        }[schema]
+        return Reply(openai_reply(json.dumps(data)))
+
+    server = ScriptedServer()
+    server.responder = respond
+    server.start()
+    try:
+        settings.TEACHER_API_KEYS = {"LOOPBACK_API_KEY": "sk-loopback-0123456789"}
+        teacher = Teacher.objects.create(
+            name="loopback",
+            provider="openai",
+            model="test-model",
+            base_url=f"{server.url}/v1",
+            api_key_env="LOOPBACK_API_KEY",
+        )
+        run = launch_run(
+            teacher=teacher, technique="backtranslation", requested_count=3, sample_rate=1.0, enqueue=False
+        )
+        execute_run(run.pk)
+    finally:
+        server.stop()
+    run.refresh_from_db()
+    assert run.candidates.count() == 3
+    for candidate in run.candidates.all():
+        assert candidate.provenance["self_curation"]["score"] == 5
+        assert (candidate.status, candidate.filter_reason) == (Candidate.Status.FILTERED, "truncated")
+        evidence = QualityResult.objects.get(candidate=candidate, check_name="truncated").evidence
+        assert evidence == {"field": "instruction", "rule": "dangling_word", "text": candidate.instruction}
     assert not ReviewItem.objects.filter(candidate__run=run).exists()
