@@ -14,8 +14,12 @@ from synth.quality.corpus import CorpusSource, register_source, task_text
 
 
 def _final_revisions():
+    # Tasks only: a preference pair's prompt is borrowed from a task, and pairs have their own corpus.
     approved = ReviewItem.objects.filter(
-        status=ReviewItem.Status.DECIDED, final_verdict__in=APPROVING_VERDICTS, final_revision__isnull=False
+        status=ReviewItem.Status.DECIDED,
+        final_verdict__in=APPROVING_VERDICTS,
+        final_revision__isnull=False,
+        candidate__rejected_output="",
     )
     return ItemRevision.objects.filter(pk__in=approved.values("final_revision"))
 

@@ -1,10 +1,11 @@
-"""Where review listens to synth: a completed run is sampled into the review queue; a task worker that
-starts (or gets its database back) resumes exports whose worker died."""
+"""Where review listens to synth: a completed run is sampled into the review queue; the launch
+form and run page ask which sampling rule applies; a task worker that starts (or gets its database
+back) resumes exports whose worker died."""
 
 from django.dispatch import receiver
 
-from review.sampling import sample_run
-from synth.signals import run_completed, worker_ready
+from review.sampling import rule_for, sample_run
+from synth.signals import run_completed, sampling_rule_requested, worker_ready
 
 
 @receiver(run_completed)
@@ -17,3 +18,8 @@ def look_after_active_exports(sender, **kwargs) -> None:
     from review.exports.build import look_after_active_exports
 
     look_after_active_exports()
+
+
+@receiver(sampling_rule_requested)
+def sampling_rule(sender, *, run, sample_rate, **kwargs) -> dict:
+    return rule_for(run, sample_rate)

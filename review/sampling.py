@@ -13,11 +13,14 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from review.models import Batch, ReviewItem, SamplingPolicy
 from synth.models import Candidate, GenerationRun
+from synth.review_sample import describe_share
 
 
 def sample_size(passed: int, rate: float) -> int:
@@ -32,7 +35,57 @@ def policy_for(run: GenerationRun) -> SamplingPolicy | None:
     own = SamplingPolicy.objects.filter(run=run).prefetch_related("rules").first()
     if own is not None:
         return own
+    return default_policy()
+
+
+def default_policy() -> SamplingPolicy | None:
     return SamplingPolicy.objects.filter(run__isnull=True).prefetch_related("rules").order_by("-pk").first()
+
+
+def describe_policy(policy: SamplingPolicy) -> dict[str, Any]:
+    """A policy as the launch form and the run page show it (and as the run records it)."""
+    rules = [
+        {
+            "domain": rule.domain.name if rule.domain_id else "",
+            "technique": rule.get_technique_display() if rule.technique else "",
+            "rate": rule.rate,
+        }
+        for rule in policy.rules.select_related("domain").order_by("pk")
+    ]
+    parts = [f"{policy.rate:.0%} of each domain and technique"]
+    parts += [
+        f"{r['domain'] or 'any domain'} × {r['technique'] or 'any technique'}: {r['rate']:.0%}" for r in rules
+    ]
+    parts.append(f"at least {policy.min_per_stratum} per stratum")
+    parts.append("every candidate of a high-risk domain")
+    if policy.overlap_fraction:
+        parts.append(
+            f"{policy.overlap_fraction:.0%} of the items reviewed by {policy.overlap_reviewers} physicians"
+        )
+    return {
+        "policy": policy.name,
+        "policy_id": policy.pk,
+        "own": policy.run_id is not None,
+        "rate": policy.rate,
+        "rules": rules,
+        "min_per_stratum": policy.min_per_stratum,
+        "overlap_fraction": policy.overlap_fraction,
+        "overlap_reviewers": policy.overlap_reviewers,
+        "summary": "; ".join(parts),
+    }
+
+
+def rule_for(run: GenerationRun | None, sample_rate: float) -> dict[str, Any]:
+    """The rule that will apply to a run (or to a run launched now, with `sample_rate` as its share)."""
+    policy = policy_for(run) if run is not None else default_policy()
+    return describe_policy(policy) if policy is not None else describe_share(sample_rate)
+
+
+def _record_rule(run: GenerationRun, rule: dict[str, Any]) -> None:
+    """Keep on the run the rule that was applied (each time one is), so its page shows what happened."""
+    run = GenerationRun.objects.select_for_update().get(pk=run.pk)
+    run.sampling_rules = [*run.sampling_rules, {**rule, "applied_at": timezone.now().isoformat()}]
+    run.save(update_fields=["sampling_rules"])
 
 
 def stratum_rate(policy: SamplingPolicy, domain_id: int | None, technique: str) -> float:
@@ -86,6 +139,7 @@ def sample_run(run: GenerationRun) -> Batch:
         batch.passed_count = len(passed)
         batch.save(update_fields=["passed_count"])
         GenerationRun.objects.filter(pk=run.pk).update(sampled_count=len(chosen))
+        _record_rule(run, describe_share(run.sample_rate))
     return batch
 
 
@@ -137,4 +191,5 @@ def apply_policy(batch: Batch, policy: SamplingPolicy) -> Batch:
         batch.acceptance_threshold = policy.acceptance_threshold
         batch.save(update_fields=["passed_count", "sample_rate", "acceptance_threshold"])
         GenerationRun.objects.filter(pk=run.pk).update(sampled_count=items.count())
+        _record_rule(run, describe_policy(policy))
     return batch

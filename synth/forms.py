@@ -36,7 +36,8 @@ class LaunchRunForm(forms.Form):
         min_value=0,
         max_value=100,
         initial=50,
-        help_text="Of the candidates that pass the quality gate. High-risk domains are always reviewed.",
+        help_text="Of the candidates that pass the quality gate. High-risk domains are always reviewed. "
+        "A default sampling policy, when one exists, applies instead (the rule is shown below).",
     )
     use_batch_api = forms.BooleanField(
         label="Use the provider's batch API",

@@ -41,7 +41,7 @@ from synth.models import (
     Teacher,
     TeacherCall,
 )
-from synth.quality.exact import content_hash
+from synth.quality.exact import record_hash
 from synth.quality.gate import apply_gate
 from synth.signals import run_completed
 from synth.teachers import TeacherError, client_for
@@ -616,7 +616,9 @@ class _ChunkDriver:
                     input=draft.input,
                     output=draft.output,
                     rejected_output=draft.rejected_output,
-                    content_hash=content_hash(draft.instruction, draft.input),
+                    content_hash=record_hash(
+                        draft.instruction, draft.input, draft.output, draft.rejected_output
+                    ),
                     teacher_provider=draft.teacher_provider or self.run.teacher.provider,
                     teacher_model=draft.teacher_model or self.run.teacher.model or self.run.teacher.provider,
                     provenance={**draft.provenance, "chunk": self.chunk.index, "step": step.number},
@@ -663,6 +665,10 @@ class _ChunkDriver:
                 self.failure = f"{result.stop_reason} {self.failure}"
         if result.stop_reason:
             self.exhausted = True  # the technique has nothing more to work on: the chunk ends short
+            # The run page says why it made fewer than asked; the first chunk to run out says it.
+            GenerationRun.objects.filter(pk=self.run.pk, stop_reason="").update(
+                stop_reason=result.stop_reason
+            )
 
     def _still_running(self) -> bool:
         status = GenerationRun.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()

@@ -157,6 +157,12 @@ class GenerationRun(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
     error = models.TextField(blank=True)
+    # Why the run made fewer candidates than asked, when its technique ran out of material
+    # (e.g. "3 documents, one instruction each"), as the technique said it.
+    stop_reason = models.TextField(blank=True)
+    # The review-sampling rule that was applied to the run, each time one was (written by review when
+    # it samples the run): {"policy": name or "", "rate": ..., "rules": [...], ...}.
+    sampling_rules = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -471,6 +477,7 @@ class MinHashSignature(models.Model):
         SEED_TASK = "seed_task", "Seed task"
         CANDIDATE = "candidate", "Candidate"
         REVISION = "revision", "Approved revision"
+        PAIR = "pair", "Preference pair"
 
     kind = models.CharField(max_length=20, choices=Kind)
     object_id = models.PositiveBigIntegerField()

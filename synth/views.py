@@ -6,11 +6,13 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from synth.forms import DocumentForm, LaunchRunForm, QueryUploadForm
 from synth.generation import GenerationError, cancel_run, estimate_cost, launch_run
 from synth.models import GenerationRun, Query, QuerySet, RunChunk, SourceDocument, Teacher
+from synth.review_sample import rule_that_will_apply
 from synth.roles import role_required
 from synth.techniques.documents import DocumentError, add_document
 from synth.techniques.queries import QueryImportError, import_queries
@@ -48,16 +50,31 @@ def run_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Run {run.pk} is queued.")
             return redirect("synth:run_detail", pk=run.pk)
     status = 422 if form.errors else 200
-    return render(request, "synth/run_new.html", {"form": form, "estimate": _estimate(form)}, status=status)
+    context = {"form": form, "estimate": _estimate(form), "sampling_rule": _sampling_rule(form)}
+    return render(request, "synth/run_new.html", context, status=status)
 
 
 @require_GET
 @role_required(LAUNCH)
 def run_estimate(request: HttpRequest) -> HttpResponse:
-    """The launch form's cost estimate, refreshed by htmx as the form changes."""
+    """The launch form's cost estimate, refreshed by htmx as the form changes, with the sampling rule
+    that will apply (swapped out of band: it follows the share typed in)."""
     form = LaunchRunForm(request.GET)
     form.is_valid()
-    return render(request, "synth/run_new.html#estimate", {"estimate": _estimate(form)})
+    estimate = render_to_string("synth/run_new.html#estimate", {"estimate": _estimate(form)}, request)
+    rule = render_to_string(
+        "synth/run_new.html#sampling_rule", {"sampling_rule": _sampling_rule(form), "oob": True}, request
+    )
+    return HttpResponse(estimate + rule)
+
+
+def _sampling_rule(form: LaunchRunForm) -> dict:
+    """The rule that will send the run's candidates to physicians: a policy, or the share typed in."""
+    data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    percent = data.get("sample_percent")
+    if percent is None:
+        percent = form.fields["sample_percent"].initial
+    return rule_that_will_apply(sample_rate=percent / 100)
 
 
 def _estimate(form: LaunchRunForm):
@@ -90,6 +107,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         template += "#progress"
     context = {
         "run": run,
+        "sampling_rule": None
+        if run.sampling_rules
+        else rule_that_will_apply(run=run, sample_rate=run.sample_rate),
         "chunks_total": run.chunks.count(),
         "chunks_done": run.chunks.filter(status=RunChunk.Status.DONE).count(),
         "batches": run.batches.select_related("chunk", "teacher") if run.use_batch_api else [],

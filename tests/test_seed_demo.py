@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from synth.models import Domain, SeedTask, Teacher
+from synth.models import Domain, KnowledgeFact, Query, QuerySet, SeedTask, SourceDocument, Teacher
 
 
 def test_seed_demo_is_idempotent(db):
@@ -11,6 +11,10 @@ def test_seed_demo_is_idempotent(db):
         SeedTask.objects.count(),
         Teacher.objects.count(),
         get_user_model().objects.count(),
+        KnowledgeFact.objects.count(),
+        QuerySet.objects.count(),
+        Query.objects.count(),
+        SourceDocument.objects.count(),
     )
     call_command("seed_demo")
     assert counts == (
@@ -18,6 +22,10 @@ def test_seed_demo_is_idempotent(db):
         SeedTask.objects.count(),
         Teacher.objects.count(),
         get_user_model().objects.count(),
+        KnowledgeFact.objects.count(),
+        QuerySet.objects.count(),
+        Query.objects.count(),
+        SourceDocument.objects.count(),
     )
     assert Teacher.objects.get(name="offline").provider == "offline"
 
@@ -43,3 +51,11 @@ def test_seed_demo_keeps_an_administrators_changes(db):
     Domain.objects.filter(slug="cardiology").update(name="Cardiology (adult)")
     call_command("seed_demo", "--no-users")
     assert Domain.objects.filter(slug="cardiology").get().name == "Cardiology (adult)"
+
+
+def test_seed_demo_gives_every_technique_its_material(db):
+    call_command("seed_demo")
+    assert QuerySet.objects.get(name="Demo: coding and dosing questions").queries.count() == 8
+    documents = SourceDocument.objects.all()
+    assert documents.count() == 3 and not documents.filter(held_back=True).exists()  # pass the PHI screen
+    assert KnowledgeFact.objects.filter(drug="metformin").count() == 2

@@ -106,3 +106,36 @@ def inclusion_terms(code: str) -> list[str]:
         return list(_icd().get_inclusion_term(code))
     except ValueError:
         return []
+
+
+@_serialized
+def is_block(code: str) -> bool:
+    icd = _icd()
+    return icd.is_valid_item(code) and icd.is_block(code)
+
+
+@_serialized
+def block_title(block: str) -> str:
+    return _icd().get_description(block)
+
+
+@cache
+@_serialized
+def categories_in_block(block: str) -> tuple[Condition, ...]:
+    icd = _icd()
+    chapter = icd.get_ancestors(block)[-1]
+    return tuple(
+        Condition(code=code, description=icd.get_description(code), chapter=chapter)
+        for code in icd.get_descendants(block)
+        if icd.is_category(code)
+    )
+
+
+@cache
+@_serialized
+def blocks_in_chapter(chapter: str) -> tuple[tuple[str, str], ...]:
+    """(block, title) of a chapter's blocks, in order."""
+    icd = _icd()
+    return tuple(
+        (code, icd.get_description(code)) for code in icd.get_children(chapter) if icd.is_block(code)
+    )

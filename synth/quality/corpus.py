@@ -1,7 +1,10 @@
 """The corpus a new candidate is compared with, and its persisted near-duplicate index.
 
 The corpus is every active seed task, every candidate that passed the gate, and every text another
-app registers (review registers approved records' revised tasks: synth never imports review). Each
+app registers (review registers approved records' revised tasks: synth never imports review).
+Preference pairs have a corpus of their own (kind "pair": prompt and both responses): a pair borrows
+its prompt from a seed task or a kept candidate, so it is compared with other pairs only, and tasks
+are never compared with pairs. Each
 corpus text's MinHash signature is stored (MinHashSignature, with its scheme), so a process builds
 its MinHashLSH from the database at start and then only adds what is new; with REDIS_URL set the
 LSH lives in Redis (datasketch's storage), shared by every worker, and is topped up the same way.
@@ -27,6 +30,21 @@ def task_text(instruction: str, task_input: str = "") -> str:
     return f"{instruction}\n{task_input}".strip()
 
 
+def pair_text(instruction: str, task_input: str, output: str, rejected_output: str) -> str:
+    """A pair's identity: its prompt and both responses (sorted, so the ranking's order does not count)."""
+    return "\n".join([task_text(instruction, task_input), *sorted((output.strip(), rejected_output.strip()))])
+
+
+def identity_text(candidate: Candidate) -> str:
+    if candidate.is_pair:
+        return pair_text(candidate.instruction, candidate.input, candidate.output, candidate.rejected_output)
+    return task_text(candidate.instruction, candidate.input)
+
+
+def kind_of(candidate: Candidate) -> str:
+    return MinHashSignature.Kind.PAIR if candidate.is_pair else MinHashSignature.Kind.CANDIDATE
+
+
 @dataclass(frozen=True)
 class CorpusSource:
     """One kind of corpus text: `texts(ids)` gives (id, text) for those ids, or for every eligible
@@ -45,22 +63,39 @@ def _seed_texts(ids):
 
 
 def _candidate_texts(ids):
-    qs = Candidate.objects.filter(status=Candidate.Status.PASSED)
+    qs = Candidate.objects.filter(status=Candidate.Status.PASSED, rejected_output="")
     if ids is not None:
         qs = Candidate.objects.filter(pk__in=list(ids))
     return ((c.pk, task_text(c.instruction, c.input)) for c in qs.only("pk", "instruction", "input"))
+
+
+def _pair_texts(ids):
+    qs = Candidate.objects.filter(status=Candidate.Status.PASSED).exclude(rejected_output="")
+    if ids is not None:
+        qs = Candidate.objects.filter(pk__in=list(ids))
+    fields = ("pk", "instruction", "input", "output", "rejected_output")
+    return ((c.pk, identity_text(c)) for c in qs.only(*fields))
 
 
 def _seed_eligible(ids, candidate):
     return set(SeedTask.objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
 
 
-def _candidate_eligible(ids, candidate):
+def _kept_before(ids, candidate, *, pairs: bool) -> set[int]:
     # An original is a kept candidate made before this one (re-gating never lets a later copy win).
     qs = Candidate.objects.filter(pk__in=ids, status=Candidate.Status.PASSED)
+    qs = qs.exclude(rejected_output="") if pairs else qs.filter(rejected_output="")
     if candidate is not None and candidate.pk:
         qs = qs.filter(pk__lt=candidate.pk)
     return set(qs.values_list("pk", flat=True))
+
+
+def _candidate_eligible(ids, candidate):
+    return _kept_before(ids, candidate, pairs=False)
+
+
+def _pair_eligible(ids, candidate):
+    return _kept_before(ids, candidate, pairs=True)
 
 
 SOURCES: dict[str, CorpusSource] = {
@@ -70,6 +105,7 @@ SOURCES: dict[str, CorpusSource] = {
     MinHashSignature.Kind.CANDIDATE: CorpusSource(
         MinHashSignature.Kind.CANDIDATE, _candidate_texts, _candidate_eligible
     ),
+    MinHashSignature.Kind.PAIR: CorpusSource(MinHashSignature.Kind.PAIR, _pair_texts, _pair_eligible),
 }
 
 
@@ -177,9 +213,13 @@ class CorpusIndex:
             defaults={"hashvalues": signature.tobytes()},
         )
 
-    def best_match(self, text: str, *, candidate: Candidate | None = None) -> tuple[Match | None, np.ndarray]:
+    def best_match(
+        self, text: str, *, candidate: Candidate | None = None, kinds: Iterable[str] | None = None
+    ) -> tuple[Match | None, np.ndarray]:
         """The most similar eligible corpus text at or above the threshold (exact Jaccard), and the
-        text's signature."""
+        text's signature. `kinds` limits the corpus (a pair's to pairs; by default, all but pairs)."""
+        allowed = set(kinds) if kinds is not None else set(SOURCES) - {MinHashSignature.Kind.PAIR}
+        own_kind = kind_of(candidate) if candidate is not None else None
         self.refresh()
         sigs, sets = dedup.texts_signatures([text], self.config)
         signature, shingles = sigs[0], sets[0]
@@ -189,11 +229,7 @@ class CorpusIndex:
         by_kind: dict[str, set[int]] = {}
         for key in keys:
             kind, _, object_id = str(key).partition(":")
-            if (
-                kind == MinHashSignature.Kind.CANDIDATE
-                and candidate is not None
-                and int(object_id) == candidate.pk
-            ):
+            if kind not in allowed or (kind == own_kind and int(object_id) == candidate.pk):
                 continue
             by_kind.setdefault(kind, set()).add(int(object_id))
         best: Match | None = None
@@ -232,12 +268,13 @@ def reset_indexes() -> None:
 
 def check_near_duplicate(candidate: Candidate) -> Verdict:
     """Dropped when its task's word shingles overlap an earlier corpus text's at or above the
-    threshold (exact Jaccard, LSH proposing): names the original and the similarity."""
+    threshold (exact Jaccard, LSH proposing): names the original and the similarity. A pair is
+    compared, as a whole (prompt and both responses), with earlier pairs only."""
     index = corpus_index()
-    match, signature = index.best_match(
-        task_text(candidate.instruction, candidate.input), candidate=candidate
-    )
-    index.store(MinHashSignature.Kind.CANDIDATE, candidate.pk, signature)
+    kind = kind_of(candidate)
+    kinds = [kind] if candidate.is_pair else None
+    match, signature = index.best_match(identity_text(candidate), candidate=candidate, kinds=kinds)
+    index.store(kind, candidate.pk, signature)
     if match is None:
         return Verdict("near_duplicate", True)
     label = (

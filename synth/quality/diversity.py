@@ -107,6 +107,8 @@ class CoverageReport:
 
 
 FILTER_LABELS = {
+    "non_answer": "Non-answers (refusals, placeholders, empty)",
+    "truncated": "Cut-off text",
     "exact_duplicate": "Exact duplicates",
     "near_duplicate": "Near-duplicates",
     "phi": "Possible PHI",

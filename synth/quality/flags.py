@@ -15,6 +15,8 @@ TITLES = {
     "facts": "Facts table",
     "near_duplicate": "Near-duplicate",
     "exact_duplicate": "Exact duplicate",
+    "non_answer": "Not an answer",
+    "truncated": "Cut-off text",
 }
 
 

@@ -7,6 +7,7 @@ from synth.quality.corpus import check_near_duplicate
 from synth.quality.diversity import check_domain
 from synth.quality.exact import content_hash
 from synth.quality.facts import check_facts
+from synth.quality.non_answer import check_non_answer, check_truncated
 from synth.quality.novelty_check import check_novelty
 from synth.quality.phi import check_phi
 from synth.quality.verdict import Verdict
@@ -16,21 +17,29 @@ __all__ = ["CHECKS", "Verdict", "apply_gate"]
 
 
 def check_exact_duplicate(candidate: Candidate) -> Verdict:
-    """A candidate repeating a seed task or an earlier kept candidate is dropped, naming the original."""
+    """A candidate repeating a seed task or an earlier kept candidate is dropped, naming the original.
+
+    A preference pair is compared with earlier pairs only (prompt and both responses): its prompt is
+    borrowed from a seed task or a kept candidate by design, so matching that would drop every pair.
+    """
     earlier = (
         Candidate.objects.filter(content_hash=candidate.content_hash, status=Candidate.Status.PASSED)
         .filter(pk__lt=candidate.pk)  # re-gating never lets a later copy replace its original
+        .filter(**({"rejected_output__gt": ""} if candidate.is_pair else {"rejected_output": ""}))
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
     )
     if earlier is not None:
+        kind, label = ("pair", "preference pair") if candidate.is_pair else ("candidate", "candidate")
         return Verdict(
             "exact_duplicate",
             False,
-            "Exact duplicate of an earlier candidate",
-            {"duplicate_of": {"kind": "candidate", "id": earlier}},
+            f"Exact duplicate of an earlier {label}",
+            {"duplicate_of": {"kind": kind, "id": earlier}},
         )
+    if candidate.is_pair:
+        return Verdict("exact_duplicate", True)
     for seed in SeedTask.objects.filter(is_active=True).only("pk", "instruction", "input"):
         if content_hash(seed.instruction, seed.input) == candidate.content_hash:
             return Verdict(
@@ -44,6 +53,8 @@ def check_exact_duplicate(candidate: Candidate) -> Verdict:
 
 # Filters first (the first failure names the reason), then the flags and scores every candidate gets.
 CHECKS = (
+    check_non_answer,
+    check_truncated,
     check_exact_duplicate,
     check_near_duplicate,
     check_phi,
@@ -56,7 +67,18 @@ CHECKS = (
 
 
 GATE_CHECK_NAMES = frozenset(
-    {"exact_duplicate", "near_duplicate", "phi", "icd_codes", "drugs", "facts", "novelty", "domain"}
+    {
+        "non_answer",
+        "truncated",
+        "exact_duplicate",
+        "near_duplicate",
+        "phi",
+        "icd_codes",
+        "drugs",
+        "facts",
+        "novelty",
+        "domain",
+    }
 )
 
 

@@ -3,6 +3,10 @@
 It exists so the product runs with no key and no network. It reads the same prompts the real
 providers get and replies with JSON text that goes through the same parsing, so every technique
 and filter is exercised; everything it writes is labelled "offline" wherever it is shown.
+
+It answers only what its knowledge base holds: ICD-10-CM codes, blocks and chapters, and the
+administrator's facts table (dose ranges, maximum daily doses, contraindications). Any other
+question is a failed call with the reason `no_answer`, never an apology passed off as an answer.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage
 
 MODEL_NAME = "offline-icd10-v1"
 _LOCK = threading.Lock()
+NO_ANSWER = "no_answer"
 
 CODE_IN_PARENS = re.compile(r"\(([A-TV-Z][0-9][0-9A-Z])\)")
 
@@ -155,11 +160,38 @@ def _find(pattern: str, text: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+@dataclass(frozen=True)
+class Fact:
+    """A row of the facts table, as the offline teacher reads it (loaded once, in the caller's thread)."""
+
+    drug: str
+    kind: str
+    low: str
+    high: str
+    unit: str
+    condition: str
+    source: str
+
+
+def active_facts() -> tuple[Fact, ...]:
+    from synth.models import KnowledgeFact
+
+    def number(value) -> str:
+        return "" if value is None else f"{value.normalize():f}"
+
+    return tuple(
+        Fact(f.drug, f.kind, number(f.low), number(f.high), f.unit, f.condition, f.source)
+        for f in KnowledgeFact.objects.filter(is_active=True).order_by("pk")
+    )
+
+
 class OfflineTeacher:
     provider = "offline"
 
-    def __init__(self, model: str = MODEL_NAME) -> None:
+    def __init__(self, model: str = MODEL_NAME, *, facts: tuple[Fact, ...] | None = None) -> None:
         self.model = model or MODEL_NAME
+        # The facts table is read here, not in the dispatcher's threads (which hold no connection).
+        self.facts = active_facts() if facts is None else tuple(facts)
 
     def complete(
         self,
@@ -227,8 +259,13 @@ class OfflineTeacher:
         task_input = _find(r"^Input: (.+)$", prompt) or ""
         template, condition = _understand(instruction, task_input)
         if condition is None or template is None:
-            # Worded as a refusal, so techniques' refusal rules (Evol-Instruct's) recognise it.
-            return {"output": "Sorry, the offline teacher has no reference answer for this instruction."}
+            answer = knowledge_answer(instruction, task_input, self.facts)
+            if answer is None:
+                raise no_answer()
+            if "deliberately flawed" in prompt:
+                return {"output": answer.flawed}
+            hot = temperature is not None and temperature >= 0.9
+            return {"output": answer.hot if hot else answer.text}
         facts = _facts(condition)
         if "deliberately flawed" in prompt:
             # A safety pair's rejected side: the right condition, placed in another chapter's facts.
@@ -281,13 +318,19 @@ class OfflineTeacher:
     def _write_instruction(self, prompt: str, rng: random.Random) -> dict:
         text = _find(r"^Text: (.+)$", prompt) or ""
         _template, condition = _understand(text, "")
+        condition = condition or _condition_by_name(text)
         if condition is not None:
             return {
                 "instruction": f"What should a clinician know about {condition.description} ({condition.code})?"
             }
-        first_sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-        topic = " ".join(first_sentence.rstrip(".!?").split()[:10])
-        return {"instruction": f"Explain the following point for a clinical colleague: {topic}."}
+        # A whole sentence as the topic: cutting it at a word count left instructions ending
+        # mid-phrase ("... insulin infusion at."), which the gate now filters as truncated.
+        first_sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0].strip()
+        if not first_sentence:
+            raise no_answer()
+        return {
+            "instruction": f"Explain this point for a clinical colleague: {first_sentence.rstrip('.!?')}."
+        }
 
     def _write_curation(self, prompt: str, rng: random.Random) -> dict:
         """The paper's 1-5 rubric, approximated by length and overlap (the offline teacher cannot read)."""
@@ -317,6 +360,8 @@ class OfflineTeacher:
 
         facts = _facts(condition) if condition else {}
         checks = [facts[k] for k in ("code", "block_title_plain", "chapter_title_plain") if k in facts]
+        if not condition and (known := knowledge_answer(instruction, task_input, self.facts)):
+            checks, condition = list(known.checks), True
 
         def merit(letter: str) -> tuple[int, int]:
             text = answers[letter].lower()
@@ -370,3 +415,142 @@ def _pattern(template: TaskTemplate) -> re.Pattern[str]:
 def _matches(template: TaskTemplate, instruction: str) -> bool:
     """Does an instruction come from this template?"""
     return _pattern(template).match(instruction) is not None
+
+
+# The knowledge base's answers to questions no task template wrote ---------------------------------
+
+_CODING_WORDS = re.compile(r"\b(icd|code[sd]?|coding|coder|categor\w*|classif\w*|block|chapter)\b", re.I)
+_BLOCK = re.compile(r"\b([A-Z][0-9][0-9A-Z])\s*[-–]\s*([A-Z][0-9][0-9A-Z])\b")
+_CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
+_DOSE_WORDS = re.compile(r"\b(dose|dosing|dosage|daily|maximum|max)\b", re.I)
+_CONTRA_WORDS = re.compile(r"\b(contraindicat\w*|avoid\w*|must not|should not)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # the reference answer
+    hot: str  # "sampled hotter": vaguer, so a temperature pair has a better and a worse side
+    flawed: str  # a safety pair's rejected side: plausible, with one wrong fact
+    checks: tuple[str, ...]  # what the offline judge looks for in a good answer
+
+
+def no_answer() -> TeacherError:
+    return TeacherError(
+        "The offline teacher has no answer to this instruction: its knowledge base (ICD-10-CM codes, "
+        "blocks and chapters, and the facts table) does not cover it.",
+        permanent=True,
+        reason=NO_ANSWER,
+    )
+
+
+def knowledge_answer(instruction: str, task_input: str, facts: tuple[Fact, ...]) -> Answer | None:
+    """The answer the knowledge base holds for a question, or None when it holds none."""
+    text = f"{instruction}\n{task_input}"
+    return _fact_answer(text, facts) or (_icd_answer(text) if _CODING_WORDS.search(text) else None)
+
+
+def _fact_answer(text: str, facts: tuple[Fact, ...]) -> Answer | None:
+    lower = text.lower()
+    named = [f for f in facts if re.search(rf"\b{re.escape(f.drug.lower())}\b", lower)]
+    if not named:
+        return None
+    contraindications = [f for f in named if f.kind == "contraindication"]
+    if _CONTRA_WORDS.search(text) and contraindications:
+        fact = contraindications[0]
+        return Answer(
+            f"{fact.drug.capitalize()} is contraindicated in {fact.condition} (source: {fact.source}).",
+            f"{fact.drug.capitalize()} has contraindications; check the product label.",
+            f"{fact.drug.capitalize()} can be given in {fact.condition} without adjustment.",
+            (fact.condition.lower(),),
+        )
+    doses = [f for f in named if f.kind != "contraindication"]
+    if _DOSE_WORDS.search(text) and doses:
+        wants_daily = re.search(r"\b(daily|per day|a day|maximum|max)\b", text, re.I)
+        fact = next((f for f in doses if (f.kind == "max_daily_dose") == bool(wants_daily)), doses[0])
+        if fact.kind == "max_daily_dose":
+            said = (
+                f"The maximum daily dose of {fact.drug} is {fact.high} {fact.unit} (source: {fact.source})."
+            )
+            wrong = f"The maximum daily dose of {fact.drug} is {_doubled(fact.high)} {fact.unit}."
+        else:
+            limits = f"{fact.low} to {fact.high}" if fact.low and fact.high else fact.high or fact.low
+            said = f"A single dose of {fact.drug} is {limits} {fact.unit} (source: {fact.source})."
+            wrong = f"A single dose of {fact.drug} is {_doubled(fact.high or fact.low)} {fact.unit}."
+        return Answer(said, f"The dose of {fact.drug} depends on the patient; check the label.", wrong, ())
+    return None
+
+
+def _doubled(value: str) -> str:
+    try:
+        return f"{2 * float(value):g}"
+    except ValueError:
+        return value
+
+
+def _icd_answer(text: str) -> Answer | None:
+    if match := _BLOCK.search(text):
+        block = f"{match.group(1)}-{match.group(2)}"
+        if icd10.is_block(block):
+            return _block_answer(block)
+    condition = OfflineTeacher._condition_named_in(text) or _condition_by_name(text)
+    if condition is not None:
+        facts = _facts(condition)
+        wrong = rng_free_wrong(condition)
+        return Answer(
+            f"{facts['Name']} is ICD-10-CM category {facts['code']}, in the block {facts['block_title']}, "
+            f"chapter {facts['chapter']}: {facts['chapter_title']}.",
+            f"{facts['Name']} is classified in ICD-10-CM chapter {facts['chapter']}.",
+            f"{facts['Name']} is ICD-10-CM category {wrong.code}, in chapter {wrong.chapter}.",
+            (facts["code"], facts["block_title_plain"], facts["chapter_title_plain"]),
+        )
+    if (match := _CHAPTER.search(text)) and match.group(1) in icd10.chapters():
+        return _chapter_answer(match.group(1))
+    return None
+
+
+def rng_free_wrong(condition: icd10.Condition) -> icd10.Condition:
+    """A condition of another chapter, the same one every time for a condition (deterministic)."""
+    others = [c for c in _conditions_by_code().values() if c.chapter != condition.chapter]
+    return others[int(hashlib.sha256(condition.code.encode()).hexdigest(), 16) % len(others)]
+
+
+def _block_answer(block: str) -> Answer:
+    title = icd10.block_title(block)
+    categories = icd10.categories_in_block(block)
+    listed = "; ".join(f"{c.code} {c.description}" for c in categories[:6])
+    more = f", and {len(categories) - 6} more" if len(categories) > 6 else ""
+    chapter = icd10.chapter_of(block)
+    return Answer(
+        f"The ICD-10-CM block {title} belongs to chapter {chapter} ({icd10.chapter_title(chapter)}) and "
+        f"holds {len(categories)} categories: {listed}{more}.",
+        f"The block {title} is part of ICD-10-CM chapter {chapter}.",
+        f"The ICD-10-CM block {title} belongs to chapter {int(chapter) % 21 + 1}.",
+        (block, *(c.code for c in categories[:3])),
+    )
+
+
+def _chapter_answer(chapter: str) -> Answer:
+    title = icd10.chapter_title(chapter)
+    blocks = icd10.blocks_in_chapter(chapter)
+    listed = "; ".join(f"{code} {_plain(block_title)}" for code, block_title in blocks[:6])
+    more = f", and {len(blocks) - 6} more" if len(blocks) > 6 else ""
+    return Answer(
+        f"ICD-10-CM chapter {chapter} is {title}; its blocks include {listed}{more}.",
+        f"ICD-10-CM chapter {chapter} is {title}.",
+        f"ICD-10-CM chapter {chapter} is {icd10.chapter_title(str(int(chapter) % 21 + 1))}.",
+        (_plain(title), *(code for code, _ in blocks[:2])),
+    )
+
+
+@cache
+def _names_longest_first() -> tuple[tuple[str, icd10.Condition], ...]:
+    return tuple(sorted(_conditions_by_name().items(), key=lambda kv: -len(kv[0])))
+
+
+def _condition_by_name(text: str) -> icd10.Condition | None:
+    """The condition whose ICD-10-CM name the text mentions (the longest such name), if any."""
+    lower = text.lower()
+    for name, condition in _names_longest_first():
+        if len(name) >= 6 and name in lower and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lower):
+            return condition
+    return None

@@ -101,6 +101,16 @@ class Backtranslation(Technique):
             documents = documents.filter(domain__in=domains)
         return documents
 
+    def _used_up(self) -> str:
+        domains = list(self.run.domains.all())
+        usable = self._documents(domains).count()
+        held = SourceDocument.objects.filter(held_back=True)
+        held = (held.filter(domain__in=domains) if domains else held).count()
+        said = f"{usable} document{'s' if usable != 1 else ''}, one instruction each"
+        if held:
+            said += f" ({held} more held back for PHI findings)"
+        return f"{said}: every document has been used. Add documents at /runs/documents/ for more."
+
     def step(self, number: int, *, want: int) -> Step:
         threshold = min_score(self.run.options)
         chunk = self.run.chunks.get(index=self.chunk_index)
@@ -108,7 +118,7 @@ class Backtranslation(Technique):
         end = min(start + self.batch_size, chunk.first_sequence - 1 + chunk.size)
         documents = list(self._documents(list(self.run.domains.all())).select_related("domain")[start:end])
         if start >= end or not documents:
-            return StepResult(drafts=[], stop_reason="Every document has been used.")
+            return StepResult(drafts=[], stop_reason=self._used_up())
         instructions = yield [
             self.call(
                 number,

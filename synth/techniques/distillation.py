@@ -57,20 +57,28 @@ class Distillation(Technique):
     def check_options(cls, options: dict, *, domains: list) -> None:
         query_set_of(options)
 
+    @staticmethod
+    def _used_up(query_set: QuerySet) -> str:
+        size = query_set.queries.count()
+        return (
+            f"{size} quer{'ies' if size != 1 else 'y'} in the set '{query_set.name}', one answer each: every "
+            "query has been asked (a query whose answer failed is left out; see the failed calls)."
+        )
+
     def step(self, number: int, *, want: int) -> Step:
         query_set = query_set_of(self.run.options)
         chunk = self.run.chunks.get(index=self.chunk_index)
         start = chunk.first_sequence - 1 + number * self.batch_size
         end = min(start + self.batch_size, chunk.first_sequence - 1 + chunk.size)
         if start >= end:
-            return StepResult(drafts=[], stop_reason="Every query of this chunk has been asked.")
+            return StepResult(drafts=[], stop_reason=self._used_up(query_set))
         queries = list(
             Query.objects.filter(query_set=query_set, held_back=False)  # PHI findings: never sent
             .select_related("domain")
             .order_by("line", "pk")[start:end]
         )
         if not queries:
-            return StepResult(drafts=[], stop_reason="The query set has no more queries.")
+            return StepResult(drafts=[], stop_reason=self._used_up(query_set))
         chosen = list(self.run.domains.all())
         default_domain = chosen[0] if len(chosen) == 1 else None  # for queries uploaded without one
         answers = yield [

@@ -7,6 +7,9 @@ The two responses differ by design, by the run's `contrast` option:
 The judge sees them in an order fixed per prompt (A/B swapped half of the time, against position
 bias) and names the better one. The record follows the shared contract: `output` holds the judge's
 preferred response, `rejected_output` the other; physicians confirm or overturn the ranking.
+
+Prompts come from the active seed tasks and the kept candidates of earlier runs, each paired once;
+the gate compares a pair with other pairs (prompt and both responses), not with the task it borrowed.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from __future__ import annotations
 import random
 
 from synth.models import Candidate, Domain, SeedTask, Teacher
+from synth.quality.exact import content_hash
 from synth.teachers.base import Schema
 from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance, option_error
 
 PROMPT_VERSION = "preference/1"
 CONTRASTS = ("temperature", "teacher", "flawed")
 LOW, HIGH = 0.2, 1.0
+MAX_POOL = 5_000  # kept candidates read as prompts, at most
 
 OUTPUT_SCHEMA = Schema(
     name="output",
@@ -104,6 +109,7 @@ class PreferencePairs(Technique):
     name = "preference"
     label = "Preference pairs"
     calls_per_record = 3.0
+    batch_size = 1  # one prompt per step (see _prompts); steps run concurrently
 
     @classmethod
     def check_options(cls, options: dict, *, domains: list) -> None:
@@ -112,9 +118,9 @@ class PreferencePairs(Technique):
     def step(self, number: int, *, want: int) -> Step:
         contrast = contrast_of(self.run.options)
         rng = random.Random(f"{self.run.pk}:{self.chunk_index}:{number}")
-        prompts = self._prompts(rng, want)
+        prompts = self._prompts(number)
         if not prompts:
-            return StepResult(drafts=[], stop_reason="There are no prompts to answer: add seed tasks.")
+            return StepResult(drafts=[], stop_reason=self._used_up())
         calls = []
         for index, (_domain, instruction, task_input) in enumerate(prompts):
             user = answer_prompt(instruction, task_input)
@@ -214,15 +220,54 @@ class PreferencePairs(Technique):
             )
         return StepResult(drafts=drafts)
 
-    def _prompts(self, rng: random.Random, want: int) -> list[tuple[Domain | None, str, str]]:
-        """Kept instructions of the chosen domains (any earlier run), else seed tasks."""
+    def _pool(self) -> list[tuple[Domain | None, str, str]]:
+        """Prompts to pair, each once: active seed tasks, then kept (non-pair) candidates of earlier
+        runs, of the chosen domains, without repeats and without prompts that pairs of other runs have
+        already used. Seeds first and candidates in the order they were made, so the pool only grows
+        at its end while the run goes on; computed once per chunk."""
+        if getattr(self, "_cached_pool", None) is not None:
+            return self._cached_pool
         domains = list(self.run.domains.all())
-        kept = Candidate.objects.filter(status=Candidate.Status.PASSED, rejected_output="").exclude(
-            run=self.run
+        seeds = SeedTask.objects.filter(is_active=True).select_related("domain").order_by("pk")
+        kept = (
+            Candidate.objects.filter(status=Candidate.Status.PASSED, rejected_output="")
+            .exclude(run=self.run)
+            .select_related("domain")
+            .order_by("pk")
         )
-        seeds = SeedTask.objects.filter(is_active=True)
         if domains:
             kept, seeds = kept.filter(domain__in=domains), seeds.filter(domain__in=domains)
-        pool = list(kept.select_related("domain")[:500]) or list(seeds.select_related("domain"))
-        picked = rng.sample(pool, min(want, len(pool)))
-        return [(p.domain, p.instruction, p.input) for p in picked]
+        paired = {
+            content_hash(instruction, task_input)
+            for instruction, task_input in Candidate.objects.exclude(rejected_output="")
+            .exclude(run=self.run)
+            .exclude(status=Candidate.Status.FILTERED)
+            .values_list("instruction", "input")
+        }
+        pool, seen = [], set(paired)
+        for source in (seeds, kept[:MAX_POOL]):
+            for item in source:
+                key = content_hash(item.instruction, item.input)
+                if key not in seen:
+                    seen.add(key)
+                    pool.append((item.domain, item.instruction, item.input))
+        self._cached_pool = pool
+        return pool
+
+    def _prompts(self, number: int) -> list[tuple[Domain | None, str, str]]:
+        """This step's prompt: the chunks share the pool out (chunk i takes every n-th prompt from
+        the i-th) and step k of a chunk takes the k-th of its share, so no prompt is paired twice in
+        a run however many workers generate it (steps run concurrently, one prompt each). A prompt
+        whose pair fails is followed by the next one; when none is left the run ends short, saying why."""
+        chunks = max(1, self.run.chunks.count())
+        share = self._pool()[self.chunk_index :: chunks]
+        return share[number : number + 1]
+
+    def _used_up(self) -> str:
+        prompts = len(self._pool())
+        if not prompts:
+            return "There are no prompts to pair: add seed tasks, or run another technique first."
+        return (
+            f"{prompts} prompt{'s' if prompts != 1 else ''} to pair (seed tasks and kept candidates not "
+            "yet paired), one pair each: every prompt has been used."
+        )

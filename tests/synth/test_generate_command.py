@@ -48,9 +48,10 @@ def test_it_exits_non_zero_with_what_to_fix(demo_config, args, message):
 
 
 def test_a_failed_run_exits_non_zero_after_its_summary(demo_config):
-    from synth.models import Domain, SeedTask
+    from synth.models import Domain, SeedTask, SourceDocument
 
-    # No documents at all: Backtranslation is refused before it starts.
+    # No documents at all (the demo's removed): Backtranslation is refused before it starts.
+    SourceDocument.objects.all().delete()
     with pytest.raises(CommandError, match="documents"):
         generate("--technique", "backtranslation", "--count", "2")
     assert Domain.objects.exists() and SeedTask.objects.exists()

@@ -170,7 +170,7 @@ def test_it_uploads_a_query_set_or_refuses_it_whole(admin_client, demo_config):
 
     bad = SimpleUploadedFile("q.jsonl", b'{"query": "Fine?"}\n{"query": ""}\n')
     r = admin_client.post(reverse("synth:query_sets"), {"name": "ed", "file": bad})
-    assert r.status_code == 422 and "line 2" in r.text and not QuerySet.objects.exists()
+    assert r.status_code == 422 and "line 2" in r.text and not QuerySet.objects.filter(name="ed").exists()
     good = SimpleUploadedFile("q.csv", b"question\nDefine shock.\nName two beta blockers.\n")
     r = admin_client.post(reverse("synth:query_sets"), {"name": "ed", "file": good})
     assert r.status_code == 302

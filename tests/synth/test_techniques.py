@@ -113,12 +113,13 @@ def test_a_bad_query_file_is_refused_whole_with_every_line_to_fix(db, demo_confi
     content = (
         '{"query": "Fine."}\n{"query": ""}\nnot json\n["a list"]\n{"query": "X", "domain": "astrology"}\n'
     )
+    queries_before = Query.objects.count()  # (the demo's sample query set)
     with pytest.raises(QueryImportError) as error:
         import_queries(name="broken", content=content, format="jsonl")
     problems = error.value.problems
     assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4", "line 5"]
     assert "astrology" in problems[-1]
-    assert not QuerySet.objects.filter(name="broken").exists() and not Query.objects.exists()
+    assert not QuerySet.objects.filter(name="broken").exists() and Query.objects.count() == queries_before
 
 
 def test_queries_import_from_csv_and_typed_lines(db, demo_config):
@@ -194,9 +195,14 @@ def test_backtranslation_filters_low_scores_with_their_reason(run_now, demo_conf
     add_document(title="Good", text=GOOD)
     add_document(title="Too short", text="Hypertension: check it.")
     add_document(title="Held back", text="Call John Smith at 555-123-4567 about his I10 results. " + GOOD)
+    demo_documents = SourceDocument.objects.filter(created_by=None).exclude(
+        title__in=["Good", "Too short", "Held back"]
+    )
+    demo_documents.delete()  # this test's documents only (seed_demo adds three)
     run = run_now(demo_config, "backtranslation", 3)
     assert run.status == GenerationRun.Status.COMPLETED, run.error
     assert run.candidates.count() == 2  # the held-back document was never sent
+    assert run.stop_reason.startswith("2 documents, one instruction each (1 more held back for PHI")
     kept = run.candidates.get(provenance__document__title="Good")
     assert kept.status == Candidate.Status.PASSED and kept.output == GOOD
     assert "I10" in kept.instruction and kept.provenance["self_curation"]["score"] == 5

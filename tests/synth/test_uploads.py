@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from synth.demo_data import SAMPLE_QUERY_SET
 from synth.models import QuerySet, SourceDocument
 
 BOUNDARY = "studio-test-boundary"
@@ -33,6 +34,10 @@ def upload(client, filename: str, content: bytes, name: str = "ed"):
     )
 
 
+def uploaded_sets():
+    return QuerySet.objects.exclude(name=SAMPLE_QUERY_SET)  # (seed_demo adds a sample set)
+
+
 GOOD_CSV = b"question\nDefine shock.\nName two beta blockers.\n"
 
 
@@ -40,13 +45,13 @@ def test_a_file_of_the_wrong_type_is_refused(admin_client, demo_config):
     r = upload(admin_client, "queries.xlsx", b"PK\x03\x04 a spreadsheet")
     assert r.status_code == 422
     assert "is not a JSON Lines or CSV file" in r.text and "CSV UTF-8" in r.text
-    assert not QuerySet.objects.exists()
+    assert not uploaded_sets().exists()
 
 
 def test_binary_data_under_a_csv_name_is_refused(admin_client, demo_config):
     r = upload(admin_client, "queries.csv", b"question\n\x00\x01\x02binary")
     assert r.status_code == 422 and "holds binary data" in r.text
-    assert not QuerySet.objects.exists()
+    assert not uploaded_sets().exists()
 
 
 def test_an_oversized_file_is_refused_while_it_streams_in(admin_client, demo_config, settings):
@@ -54,7 +59,7 @@ def test_an_oversized_file_is_refused_while_it_streams_in(admin_client, demo_con
     r = upload(admin_client, "big.csv", b"question\n" + b"Is this too long?\n" * 200)
     assert r.status_code == 422
     assert "&#x27;big.csv&#x27; is larger than the 1 kB limit: split it" in r.text
-    assert not QuerySet.objects.exists()
+    assert not uploaded_sets().exists()
     assert upload(admin_client, "small.csv", GOOD_CSV).status_code == 302  # under the limit: fine
 
 
@@ -63,14 +68,14 @@ def test_a_path_in_the_file_name_is_never_used_as_one(admin_client, demo_config,
     # Uploads are read in memory and never written under their own name; only the base name is
     # kept, as the query set's label.
     assert upload(admin_client, filename, GOOD_CSV).status_code == 302
-    assert QuerySet.objects.get().source == "queries.csv"
+    assert uploaded_sets().get().source == "queries.csv"
 
 
 @pytest.mark.parametrize("filename", ["..", "", "../", "."])
 def test_a_file_name_with_nothing_left_is_refused(admin_client, demo_config, filename):
     r = upload(admin_client, filename, GOOD_CSV)
     assert r.status_code == 422 and "Choose a file to upload, or type the questions" in r.text
-    assert not QuerySet.objects.exists()
+    assert not uploaded_sets().exists()
 
 
 def test_hostile_markup_in_file_and_set_names_is_shown_escaped(admin_client, demo_config):

@@ -4,7 +4,10 @@ from synth.demo_data import DEMO_USERS, load_demo_data
 
 
 class Command(BaseCommand):
-    help = "Load the demo's domains, seed tasks, offline teacher and (unless --no-users) demo accounts."
+    help = (
+        "Load the demo's domains, seed tasks, facts, sample query set, documents, offline teacher and "
+        "(unless --no-users) demo accounts."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -16,8 +19,9 @@ class Command(BaseCommand):
     def handle(self, *args, no_users: bool = False, **options) -> None:
         created = load_demo_data(with_users=not no_users)
         self.stdout.write(
-            f"Demo data ready: {created['domains']} domains, {created['seed_tasks']} seed tasks and "
-            f"{created['users']} accounts created (existing ones kept)."
+            f"Demo data ready: {created['domains']} domains, {created['seed_tasks']} seed tasks, "
+            f"{created['facts']} facts, {created['query_sets']} query set, {created['documents']} documents "
+            f"and {created['users']} accounts created (existing ones kept)."
         )
         if not no_users:
             self.stdout.write("Demo accounts (username / password / role):")
