@@ -71,6 +71,8 @@ def test_a_physician_reviews_with_the_keyboard_alone(live_server, login, physici
     keys.press("e")
     keys.press("Control+a")
     keys.type("Half-written correction")
+    # The diff comes back with the saved draft: once it shows the typed text, that text is stored.
+    expect(page.get_by_test_id("diff").locator("ins")).to_contain_text("Half-written correction")
     expect(page.get_by_test_id("draft-saved")).to_be_visible()
     page.reload()
     expect(page.get_by_test_id("draft-restored")).to_be_visible()

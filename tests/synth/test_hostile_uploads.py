@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from synth.models import Query, QuerySet, SourceDocument
+from synth.models import Query, SourceDocument
 from synth.techniques.documents import DocumentError, add_document
 from synth.techniques.queries import QueryImportError, import_queries
-from tests.synth.test_uploads import upload
+from tests.synth.test_uploads import upload, uploaded_sets
 
 
 @pytest.fixture
@@ -19,13 +19,27 @@ def demo(db, settings):
     settings.DEBUG = True  # as `make demo` runs: the error page itself must not be needed
 
 
+def no_new_queries() -> bool:
+    """seed_demo brings its own sample set; nothing beyond it may be stored."""
+    return not uploaded_sets().exists() and not Query.objects.filter(query_set__in=uploaded_sets()).exists()
+
+
+@pytest.fixture
+def documents_before(demo):
+    return set(SourceDocument.objects.values_list("pk", flat=True))
+
+
+def no_new_documents(before: set[int]) -> bool:
+    return set(SourceDocument.objects.values_list("pk", flat=True)) == before
+
+
 def refused(response, *fragments: str) -> None:
     assert response.status_code == 422, response.status_code
     text = response.content.decode()
     assert "Nothing was imported" in text
     for fragment in fragments:
         assert fragment in text, fragment
-    assert not QuerySet.objects.exists() and not Query.objects.exists()
+    assert no_new_queries()
 
 
 CLEAN_LINES = b"".join(b'{"query": "Define shock, case %d."}\n' % n for n in range(3))
@@ -96,13 +110,13 @@ def test_a_nul_byte_deep_in_a_csv(admin_client, demo):
 def test_a_nul_in_typed_questions(admin_client, demo):
     r = admin_client.post(reverse("synth:query_sets"), {"name": "typed", "typed": "Define\x00 shock."})
     assert r.status_code == 422 and "Null characters are not allowed" in r.text
-    assert not QuerySet.objects.exists()
+    assert no_new_queries()
 
 
 def test_a_good_file_after_a_refused_one_is_imported(admin_client, demo):
     upload(admin_client, "nul.jsonl", CLEAN_LINES + b'{"query": "x\\u0000"}\n')
     assert upload(admin_client, "good.jsonl", CLEAN_LINES).status_code == 302
-    assert QuerySet.objects.get().queries.count() == 3
+    assert uploaded_sets().get().queries.count() == 3
 
 
 def test_the_import_service_refuses_them_too(demo):
@@ -115,32 +129,32 @@ def test_the_import_service_refuses_them_too(demo):
             import_queries(name="x", content=content, format=format)
     with pytest.raises(QueryImportError, match="NUL"):
         import_queries(name="x\x00", content="Define shock.", format="lines")
-    assert not QuerySet.objects.exists()
+    assert no_new_queries()
 
 
 # Documents ----------------------------------------------------------------------------------------
 
 
-def test_a_document_with_a_nul_is_refused(admin_client, demo):
+def test_a_document_with_a_nul_is_refused(admin_client, documents_before):
     r = admin_client.post(reverse("synth:documents"), {"title": "Note", "text": "Asthma\x00 care."})
     assert r.status_code == 422 and "Null characters are not allowed" in r.text
-    assert not SourceDocument.objects.exists()
+    assert no_new_documents(documents_before)
 
 
-def test_a_document_over_131072_characters_is_refused(admin_client, demo):
+def test_a_document_over_131072_characters_is_refused(admin_client, documents_before):
     r = admin_client.post(reverse("synth:documents"), {"title": "Long", "text": "a" * 131_073})
     assert r.status_code == 422 and "longer than 20,000 characters" in r.text
-    assert not SourceDocument.objects.exists()
+    assert no_new_documents(documents_before)
 
 
-def test_invalid_utf8_in_a_document_is_not_a_500(admin_client, demo):
+def test_invalid_utf8_in_a_document_is_not_a_500(admin_client, documents_before):
     r = admin_client.post(
         reverse("synth:documents"),
         data="title=Note&text=Asthma%ED%A0%80care%00x",
         content_type="application/x-www-form-urlencoded",
     )
     assert r.status_code == 422 and "Null characters are not allowed" in r.text
-    assert not SourceDocument.objects.exists()
+    assert no_new_documents(documents_before)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +164,7 @@ def test_invalid_utf8_in_a_document_is_not_a_500(admin_client, demo):
         ("Asthma\nthen \ud800 care.", "line 2) contains a lone surrogate"),
     ],
 )
-def test_the_document_service_refuses_them(demo, text, why):
+def test_the_document_service_refuses_them(documents_before, text, why):
     with pytest.raises(DocumentError, match=why.replace("(", r"\(").replace(")", r"\)")):
         add_document(title="Note", text=text)
-    assert not SourceDocument.objects.exists()
+    assert no_new_documents(documents_before)
