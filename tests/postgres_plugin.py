@@ -44,6 +44,21 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser, args) -> 
 SERVER = pytest.StashKey["ThrowawayPostgres"]()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres_only: needs the PostgreSQL server itself (runs with --postgres)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the server itself (an outage) run in the --postgres pass; the SQLite pass leaves them
+    out rather than skipping them, so every test that is collected also runs."""
+    if config.getoption("--postgres"):
+        return
+    postgres_only = [item for item in items if item.get_closest_marker("postgres_only")]
+    if postgres_only:
+        config.hook.pytest_deselected(items=postgres_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+
+
 @pytest.fixture
 def postgres_server(request) -> ThrowawayPostgres | None:
     """The suite's PostgreSQL server when it runs with --postgres (a test may crash and restart it)."""

@@ -154,11 +154,10 @@ def loopback():
     server.stop()
 
 
+@pytest.mark.postgres_only  # an outage of the database server needs PostgreSQL
 def test_the_product_rides_out_a_database_outage(
     transactional_db, settings, tmp_path, loopback, postgres_server
 ):
-    if postgres_server is None:
-        pytest.skip("an outage of the database server needs PostgreSQL (run with --postgres)")
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.TEACHER_API_KEYS = {"LOOPBACK_API_KEY": KEY}
     settings.GENERATION_CHUNK_SIZE = 8
