@@ -45,7 +45,9 @@ SERVER = pytest.StashKey["ThrowawayPostgres"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "postgres_only: needs the PostgreSQL server itself (runs with --postgres)")
+    config.addinivalue_line(
+        "markers", "postgres_only: needs the PostgreSQL server itself (runs with --postgres)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

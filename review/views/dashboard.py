@@ -48,7 +48,7 @@ def _pair_context(report: dict, pair_key: str | None) -> dict:
 @role_required("review.view_dashboard")
 def dashboard(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.GET.get("part") == "exports":  # the list polls while an export builds
-        return render(request, TEMPLATE + "#exports", _exports_context())
+        return render(request, TEMPLATE + "#export-list", _exports_context())
     report = agreement_report()
     if request.htmx and request.GET.get("part") == "pair":
         return render(request, TEMPLATE + "#pair", _pair_context(report, request.GET.get("pair")))

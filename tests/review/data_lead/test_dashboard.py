@@ -50,6 +50,8 @@ def test_a_running_export_shows_its_progress(data_lead, client_for):
         reverse("review:dashboard"), {"part": "exports"}, headers={"HX-Request": "true"}
     )
     assert 'value="50"' in r.text and "50 of 200" in r.text and 'hx-trigger="every 1s"' in r.text
+    # Only the list is polled: the export form, which the data lead may be filling in, is not replaced.
+    assert r.text.lstrip().startswith('<div id="export-list"') and "Create export" not in r.text
 
 
 def test_physicians_cannot_see_the_dashboard(client_for, physician, db):
