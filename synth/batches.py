@@ -361,16 +361,31 @@ def _fail(batch: ProviderBatch, message: str) -> None:
 
 def sweep_batches(run: GenerationRun) -> list[ProviderBatch]:
     """Re-enqueue the check of batches long overdue: the worker that held them died."""
+    from django_tasks_db.models import DBTaskResult
+
     from synth.tasks import check_batch
 
+    now = timezone.now()
     overdue = list(
         ProviderBatch.objects.filter(
             run=run,
             status__in=ProviderBatch.OPEN_STATUSES,
-            next_check_at__lt=timezone.now() - _claim_lease(),
+            next_check_at__lt=now - _claim_lease(),
         )
     )
     for batch in overdue:
+        # The dead worker's task row would stay RUNNING for ever (django-tasks-db does not notice):
+        # close it, saying why, so the task list tells the truth.
+        for result in DBTaskResult.objects.filter(
+            task_path=check_batch.module_path, status="RUNNING", started_at__lt=now - _claim_lease()
+        ):
+            if result.args_kwargs.get("args") == [batch.pk]:
+                DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
+                    status="FAILED",
+                    finished_at=now,
+                    exception_class_path="synth.generation.WorkerLost",
+                    traceback="The worker checking this batch stopped; the check was queued again.",
+                )
         check_batch.enqueue(batch.pk)
     return overdue
 

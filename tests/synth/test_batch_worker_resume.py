@@ -12,9 +12,11 @@ import threading
 import time
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from synth.generation import launch_run
 from synth.models import GenerationRun, ProviderBatch, Teacher, TeacherCall
+from synth.tasks import check_batch
 from synth.techniques.queries import import_queries
 from tests.synth.batch_server import BatchServer, answers
 from tests.synth.test_worker_resume import KEY, LEASE, start_worker, wait_for
@@ -73,5 +75,9 @@ def test_a_worker_killed_while_collecting_a_batch_is_resumed_without_duplicates(
         assert len(server.created) == 2  # one batch per chunk, never submitted again
         assert server.results_downloads > 2  # the interrupted collection was done over
         assert all(b.status == ProviderBatch.Status.COLLECTED for b in run.batches.all())
+        # The task list tells the truth: the killed worker's check is closed as lost, none is left running.
+        checks = DBTaskResult.objects.filter(task_path=check_batch.module_path)
+        assert not checks.filter(status="RUNNING").exists()
+        assert checks.filter(status="FAILED", exception_class_path="synth.generation.WorkerLost").exists()
     finally:
         server.stop()
