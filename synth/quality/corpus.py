@@ -22,7 +22,6 @@ from django.conf import settings
 
 from synth.models import Candidate, MinHashSignature, SeedTask
 from synth.quality import dedup
-from synth.quality.verdict import Verdict
 
 
 def task_text(instruction: str, task_input: str = "") -> str:
@@ -264,31 +263,3 @@ def reset_indexes() -> None:
     """Forget the in-process indexes (tests; a database that was emptied under us)."""
     with _indexes_lock:
         _indexes.clear()
-
-
-def check_near_duplicate(candidate: Candidate) -> Verdict:
-    """Dropped when its task's word shingles overlap an earlier corpus text's at or above the
-    threshold (exact Jaccard, LSH proposing): names the original and the similarity. A pair is
-    compared, as a whole (prompt and both responses), with earlier pairs only."""
-    index = corpus_index()
-    kind = kind_of(candidate)
-    kinds = [kind] if candidate.is_pair else None
-    match, signature = index.best_match(identity_text(candidate), candidate=candidate, kinds=kinds)
-    index.store(kind, candidate.pk, signature)
-    if match is None:
-        return Verdict("near_duplicate", True)
-    label = (
-        MinHashSignature.Kind(match.kind).label.lower() if match.kind in MinHashSignature.Kind else match.kind
-    )
-    return Verdict(
-        "near_duplicate",
-        False,
-        f"Near-duplicate of {label} {match.id} (Jaccard {match.similarity:.2f})",
-        {
-            "duplicate_of": {"kind": match.kind, "id": match.id},
-            "similarity": round(match.similarity, 4),
-            "threshold": index.config.threshold,
-            "scheme": index.config.scheme,
-        },
-        score=round(match.similarity, 4),
-    )

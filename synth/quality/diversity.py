@@ -1,60 +1,26 @@
-"""Diversity and coverage: each candidate's clinical domains, and the coverage report against targets.
+"""Diversity and coverage: the gate's funnel by check, and the coverage of domains against targets.
 
-A candidate's domains are the run's domain it was generated for, every admin domain whose
-keywords it mentions (pediatrics and rare diseases cut across chapters, so they are found by
-keywords), and the domain of the ICD-10-CM chapter of the codes it names. The first is primary.
+Each candidate's domains are assigned by the domain check (synth/quality/checks/domain.py); this
+reports them, with the novelty scores and each filtering check's counts.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
-from synth.knowledge import icd10
 from synth.models import Candidate, Domain, GenerationRun, QualityResult
-from synth.quality.verdict import Verdict
-from synth.quality.verification import code_mentions
+from synth.quality.checks import ordered_checks
 
 NOVELTY_BINS = 10
 
 
-def _keywords(domain: Domain) -> list[re.Pattern[str]]:
-    words = [w.strip() for w in domain.keywords.split(",") if w.strip()]
-    return [re.compile(rf"\b{re.escape(w)}", re.IGNORECASE) for w in words]
-
-
-def assign_domains(candidate: Candidate, domains: list[Domain] | None = None) -> dict[str, object]:
-    domains = domains if domains is not None else list(Domain.objects.all())
-    text = "\n".join((candidate.instruction, candidate.input, candidate.output))
-    chosen: list[Domain] = []
-    if candidate.domain_id:
-        chosen += [d for d in domains if d.pk == candidate.domain_id]
-    chosen += [d for d in domains if d not in chosen and any(p.search(text) for p in _keywords(d))]
-    chapters = []
-    for mention in code_mentions(text):
-        if mention.get("valid"):
-            chapter = icd10.chapter_of(str(mention["code"]))
-            if chapter not in chapters:
-                chapters.append(chapter)
-    chosen += [d for d in domains if d not in chosen and d.icd10_chapter and d.icd10_chapter in chapters]
-    return {
-        "primary": chosen[0].slug if chosen else "",
-        "domains": [d.slug for d in chosen],
-        "chapters": [{"chapter": c, "title": icd10.chapter_title(c)} for c in chapters],
-    }
-
-
-def check_domain(candidate: Candidate) -> Verdict:
-    assignment = assign_domains(candidate)
-    names = ", ".join(assignment["domains"]) or "none"  # type: ignore[arg-type]
-    return Verdict("domain", True, f"Domains: {names}"[:200], assignment)
-
-
-# --- the report -------------------------------------------------------------------------------------
+def funnel_labels() -> dict[str, str]:
+    """The funnel's rows: each check that filters or flags, by name, in the gate's order."""
+    return {check.name: check.funnel_label for check in ordered_checks() if check.funnel_label}
 
 
 @dataclass
@@ -106,18 +72,6 @@ class CoverageReport:
         }
 
 
-FILTER_LABELS = {
-    "non_answer": "Non-answers (refusals, placeholders, empty)",
-    "truncated": "Cut-off text",
-    "exact_duplicate": "Exact duplicates",
-    "near_duplicate": "Near-duplicates",
-    "phi": "Possible PHI",
-    "icd_codes": "Unverified ICD-10-CM codes",
-    "drugs": "Unknown drug names",
-    "facts": "Conflicts with the facts table",
-}
-
-
 def _distinct_n(texts: list[str], n: int) -> float:
     grams: Counter[tuple[str, ...]] = Counter()
     for text in texts:
@@ -151,7 +105,7 @@ def coverage_report(*, run: GenerationRun | None = None) -> CoverageReport:
     )
     by_filter = [
         {"check": name, "label": label, "filtered": filtered.get(name, 0), "flagged": flagged.get(name, 0)}
-        for name, label in FILTER_LABELS.items()
+        for name, label in funnel_labels().items()
     ]
 
     kept = candidates.filter(status=Candidate.Status.PASSED)

@@ -1,22 +1,18 @@
-"""Checks a candidate against the admin-curated facts table where it states a matching fact.
+"""Compares a text with the admin-curated facts table where it states a matching fact.
 
 A fact names a drug and what is known about it: a dose range for one dose, a maximum daily dose,
 or a contraindication. Where the candidate mentions the drug with a dose in the same sentence, the
 dose is compared with the range; where it mentions the drug and the contraindicated condition in one
-sentence without a warning word, that is flagged for the physician. Every conflict names its source.
+sentence without a warning word, that is a conflict for the physician (the facts check,
+synth/quality/checks/facts.py, flags it). Every conflict names its source.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from synth.models import KnowledgeFact
-from synth.quality.verdict import TEXT_FIELDS, Verdict
-
-if TYPE_CHECKING:
-    from synth.models import Candidate
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]|$)")
 _DOSE = re.compile(
@@ -94,30 +90,3 @@ def conflicts_in(text: str, facts: list[KnowledgeFact]) -> tuple[list[dict], lis
                 else:
                     agreements.append({**base, "stated": stated})
     return conflicts, agreements
-
-
-def check_facts(candidate: Candidate) -> Verdict:
-    facts = list(KnowledgeFact.objects.filter(is_active=True))
-    if not facts:
-        return Verdict("facts", True)
-    conflicts, agreements = [], []
-    for field_name, label in TEXT_FIELDS:
-        found, agreed = conflicts_in(getattr(candidate, field_name), facts)
-        conflicts += [{"field": field_name, "field_label": label, **c} for c in found]
-        agreements += [{"field": field_name, "field_label": label, **a} for a in agreed]
-    evidence = {"conflicts": conflicts, "agreements": agreements}
-    if not conflicts:
-        return Verdict(
-            "facts",
-            True,
-            f"{len(agreements)} statement(s) agree with the facts table" if agreements else "",
-            evidence,
-        )
-    return Verdict(
-        "facts",
-        True,
-        f"{len(conflicts)} statement(s) conflict with the facts table",
-        evidence,
-        flagged=True,
-        hold_back=True,
-    )

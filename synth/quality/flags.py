@@ -6,18 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synth.models import Candidate, QualityResult
+from synth.quality.checks import ordered_checks
 
-# The order flags are shown in, with their titles.
-TITLES = {
-    "phi": "Possible PHI",
-    "icd_codes": "ICD-10-CM codes",
-    "drugs": "Drug names",
-    "facts": "Facts table",
-    "near_duplicate": "Near-duplicate",
-    "exact_duplicate": "Exact duplicate",
-    "non_answer": "Not an answer",
-    "truncated": "Cut-off text",
-}
+
+def flag_titles() -> dict[str, str]:
+    """The checks whose flags reviewers see, by name, with their titles, in the order shown."""
+    shown = sorted((c for c in ordered_checks() if c.flag_title), key=lambda c: c.flag_order)
+    return {check.name: check.flag_title for check in shown}
 
 
 @dataclass
@@ -56,7 +51,7 @@ def flags_for(*, candidate: Candidate) -> dict[str, Any]:
     """The flagged or failed checks of a candidate, in display order, and its novelty score."""
     results = {r.check_name: r for r in QualityResult.objects.filter(candidate=candidate)}
     flags = []
-    for check_name, title in TITLES.items():
+    for check_name, title in flag_titles().items():
         result = results.get(check_name)
         if result is None or (result.passed and not result.flagged):
             continue

@@ -1,20 +1,25 @@
 """Texts that are not answers: refusals, apologies, placeholders, text empty of content, cut-off text.
 
-Every technique and every teacher goes through these two checks first, on each text the candidate
-carries (the instruction, the response, a pair's rejected response): a record whose response is
-"Sorry, I cannot help with that" or "N/A", or whose text stops mid-sentence ("... insulin infusion
-at."), would teach a model nothing a physician would sign, so it is filtered with the rule and the
-text that tripped it. The rules are deliberately narrow (a refusal must open the text or make up a
-short one), so a hedged clinical answer ("I cannot recommend a fixed dose; use the nomogram ...")
-longer than a few sentences is not taken for a refusal.
+The rules behind the gate's first two checks (synth/quality/checks/non_answer.py, truncated.py),
+which every technique and every teacher goes through, on each text the candidate carries (the
+instruction, the response, a pair's rejected response): a record whose response is "Sorry, I cannot
+help with that" or "N/A", or whose text stops mid-sentence ("... insulin infusion at."), would teach
+a model nothing a physician would sign, so it is filtered with the rule and the text that tripped it.
+The rules are deliberately narrow (a refusal must open the text or make up a short one), so a hedged
+clinical answer ("I cannot recommend a fixed dose; use the nomogram ...") longer than a few
+sentences is not taken for a refusal.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from synth.models import Candidate
 from synth.quality.verdict import TEXT_FIELDS, Verdict
+
+if TYPE_CHECKING:
+    from synth.models import Candidate
 
 LABELS = dict(TEXT_FIELDS)
 
@@ -111,38 +116,31 @@ RULE_TEXT = {
 }
 
 
-def _fields(candidate: Candidate) -> list[str]:
+def answer_fields(candidate: Candidate) -> list[str]:
+    """The texts a non-answer or a cut-off hides in: the instruction and the response(s)."""
     return ["instruction", "output", *(["rejected_output"] if candidate.is_pair else [])]
 
 
-def _verdict(name: str, candidate: Candidate, rule_of) -> Verdict:
-    for field_name in _fields(candidate):
+def is_placeholder(text: str) -> bool:
+    """Whether a text stands in for content ("N/A", "TBD", "[insert answer]", "(none)")."""
+    return bool(_PLACEHOLDER.match(text))
+
+
+def rule_verdict(check_name: str, candidate: Candidate, rule_of: Callable[[str, str], str]) -> Verdict:
+    """Failed on the first of the candidate's answer fields that `rule_of(text, field_name)` names a
+    rule for, naming the field, the rule and the end of the text; passed when none trips."""
+    for field_name in answer_fields(candidate):
         text = getattr(candidate, field_name)
         if rule := rule_of(text, field_name):
-            return Verdict(
-                name,
-                False,
-                f"{LABELS[field_name]} {RULE_TEXT[rule]}",
-                {"field": field_name, "rule": rule, "text": text.strip()[-300:]},
-            )
-    return Verdict(name, True)
+            return field_failure(check_name, field_name, rule, text)
+    return Verdict(check_name, True)
 
 
-def check_non_answer(candidate: Candidate) -> Verdict:
-    """Filtered when the instruction or a response is a refusal, an apology, a placeholder or empty."""
-    verdict = _verdict("non_answer", candidate, lambda text, _field: non_answer_rule(text))
-    if verdict.passed and candidate.input.strip() and _PLACEHOLDER.match(candidate.input.strip()):
-        return Verdict(
-            "non_answer",
-            False,
-            f"{LABELS['input']} {RULE_TEXT['placeholder']}",
-            {"field": "input", "rule": "placeholder", "text": candidate.input.strip()[-300:]},
-        )
-    return verdict
-
-
-def check_truncated(candidate: Candidate) -> Verdict:
-    """Filtered when the instruction or a response stops mid-sentence (a cut-off reply or document)."""
-    return _verdict(
-        "truncated", candidate, lambda text, field: truncation_rule(text, instruction=field == "instruction")
+def field_failure(check_name: str, field_name: str, rule: str, text: str) -> Verdict:
+    """The verdict for one field that tripped a rule, in the words shown to reviewers."""
+    return Verdict(
+        check_name,
+        False,
+        f"{LABELS[field_name]} {RULE_TEXT[rule]}",
+        {"field": field_name, "rule": rule, "text": text.strip()[-300:]},
     )

@@ -19,13 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from synth.quality.verdict import TEXT_FIELDS, Verdict
-
-if TYPE_CHECKING:
-    from synth.models import Candidate
 
 
 @dataclass(frozen=True, order=True)
@@ -552,24 +546,3 @@ def _without_overlaps(findings: list[PhiFinding]) -> list[PhiFinding]:
         if all(finding.end <= k.start or finding.start >= k.end for k in kept):
             kept.append(finding)
     return sorted(kept)
-
-
-def check_phi(candidate: Candidate) -> Verdict:
-    """A candidate with identifiers passes but is held back, with every finding as evidence."""
-    findings = []
-    for field_name, label in TEXT_FIELDS:
-        for finding in find_phi(getattr(candidate, field_name)):
-            findings.append(
-                {"field": field_name, "field_label": label, "label": KINDS[finding.kind], **finding.as_dict()}
-            )
-    if not findings:
-        return Verdict("phi", True)
-    kinds = sorted({KINDS[f["kind"]] for f in findings})
-    return Verdict(
-        "phi",
-        True,
-        f"Possible PHI: {', '.join(kinds)}"[:200],
-        {"findings": findings},
-        flagged=True,
-        hold_back=True,
-    )

@@ -1,19 +1,14 @@
-"""Knowledge-base verification: ICD-10-CM codes exist and match the condition named; drug names are known.
+"""Knowledge-base verification of ICD-10-CM codes: each code mentioned exists and fits the condition named.
 
-Each check passes (it never drops a candidate: a physician judges) but flags what it could not verify,
-with the evidence, and holds the candidate back from unreviewed release.
+The icd_codes check (synth/quality/checks/icd_codes.py) flags what this could not verify; drug names
+are looked up by the drugs check (synth/quality/checks/drugs.py) in synth/knowledge/drugs.py.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from synth.knowledge import drugs, icd10
-from synth.quality.verdict import TEXT_FIELDS, Verdict
-
-if TYPE_CHECKING:
-    from synth.models import Candidate
+from synth.knowledge import icd10
 
 # A code needs context to be read as one: a decimal part (E11.9), parentheses "(I10)", or a word
 # like "code" or "ICD-10" just before it, so "vitamin B12" or "A1C" are not codes.
@@ -116,39 +111,3 @@ def code_mentions(text: str) -> list[dict[str, object]]:
             entry.update(named=named, problem=f'"{named}" does not match {code}: {icd10.description(code)}')
         found.append(entry)
     return found
-
-
-def check_icd_codes(candidate: Candidate) -> Verdict:
-    codes = []
-    for field_name, label in TEXT_FIELDS:
-        for mention in code_mentions(getattr(candidate, field_name)):
-            codes.append({"field": field_name, "field_label": label, **mention})
-    problems = [c for c in codes if "problem" in c]
-    if not problems:
-        return Verdict("icd_codes", True, f"{len(codes)} code(s) verified" if codes else "", {"codes": codes})
-    invalid = sum(1 for c in problems if not c["valid"])
-    parts = []
-    if invalid:
-        parts.append(f"{invalid} unknown code(s)")
-    if len(problems) > invalid:
-        parts.append(f"{len(problems) - invalid} code(s) not matching the condition named")
-    return Verdict(
-        "icd_codes", True, "ICD-10-CM: " + ", ".join(parts), {"codes": codes}, flagged=True, hold_back=True
-    )
-
-
-def check_drugs(candidate: Candidate) -> Verdict:
-    recognized, unknown = [], []
-    for field_name, label in TEXT_FIELDS:
-        known, unsure = drugs.find_drugs(getattr(candidate, field_name))
-        recognized += [{"field": field_name, "field_label": label, **m.as_dict()} for m in known]
-        unknown += [{"field": field_name, "field_label": label, **m.as_dict()} for m in unsure]
-    evidence = {"recognized": recognized, "unknown": unknown}
-    if not unknown:
-        return Verdict(
-            "drugs", True, f"{len(recognized)} drug name(s) recognized" if recognized else "", evidence
-        )
-    names = ", ".join(sorted({u["text"] for u in unknown}))
-    return Verdict(
-        "drugs", True, f"Unknown drug-like name(s): {names}"[:200], evidence, flagged=True, hold_back=True
-    )
