@@ -27,8 +27,44 @@ def registry():
     CHECKS.update(before)
 
 
+def in_order(names, expected):
+    """Whether the expected names come in this order among the names (a new check may come between)."""
+    return [name for name in names if name in expected] == expected
+
+
 def test_it_runs_the_checks_in_their_order():
-    assert [check.name for check in ordered_checks()] == [
+    names = [check.name for check in ordered_checks()]
+    assert in_order(
+        names,
+        [
+            "non_answer",
+            "truncated",
+            "exact_duplicate",
+            "near_duplicate",
+            "phi",
+            "icd_codes",
+            "drugs",
+            "facts",
+            "novelty",
+            "domain",
+        ],
+    )
+
+
+def test_it_shows_flags_and_funnel_rows_in_their_order():
+    flags = [
+        "phi",
+        "icd_codes",
+        "drugs",
+        "facts",
+        "near_duplicate",
+        "exact_duplicate",
+        "non_answer",
+        "truncated",
+    ]
+    assert in_order(flag_titles(), flags)
+    assert flag_titles()["phi"] == "Possible PHI"
+    funnel = [
         "non_answer",
         "truncated",
         "exact_duplicate",
@@ -37,23 +73,10 @@ def test_it_runs_the_checks_in_their_order():
         "icd_codes",
         "drugs",
         "facts",
-        "novelty",
-        "domain",
     ]
-
-
-def test_it_shows_flags_and_funnel_rows_as_before():
-    assert list(flag_titles()) == [
-        "phi",
-        "icd_codes",
-        "drugs",
-        "facts",
-        "near_duplicate",
-        "exact_duplicate",
-        "non_answer",
-        "truncated",
-    ]
-    assert list(funnel_labels()) == [check.name for check in ordered_checks()][:8]
+    assert in_order(funnel_labels(), funnel)
+    assert not {"novelty", "domain"} & set(funnel_labels())
+    assert funnel_labels()["non_answer"] == "Non-answers (refusals, placeholders, empty)"
 
 
 def test_it_keeps_one_check_per_module():
