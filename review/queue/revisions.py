@@ -49,6 +49,7 @@ def _phi_findings(item: ReviewItem, texts: dict[str, str], preference: str) -> l
 
 
 def store_revision(item, author, instruction, task_input, output, based_on, preference="") -> ItemRevision:
+    """Store an edit as the item's next version; refused when empty, unchanged or made on another version."""
     instruction, task_input, output = (
         (instruction or "").strip(),
         (task_input or "").strip(),
