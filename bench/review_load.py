@@ -6,7 +6,7 @@
 What it does:
 1. Starts a throwaway PostgreSQL server (tests/postgres_plugin.py's class), migrates, and bulk-loads
    the candidates and their review items with COPY (all in the queue, pending).
-2. Baseline, in this process: the claim (`review.queue.claim_next`) with the partial index on pending
+2. Baseline, in this process: the claim (`review.queue.claims.claim_next`) with the partial index on pending
    items, and with that index dropped; the ratio is printed. Queries per request are counted here too,
    with Django's test client on the same database and the same views.
 3. Starts gunicorn on the database, logs every simulated reviewer in over HTTP, and runs an OPEN-LOOP
@@ -145,7 +145,7 @@ def make_reviewers(count: int) -> list:
 
 def claim_baseline(label: str, reviewers: list, claims: int) -> float:
     """Median seconds of one `claim_next` with a queue this deep, each claim by another reviewer."""
-    from review.queue import claim_next
+    from review.queue.claims import claim_next
 
     times = []
     for reviewer in reviewers[:claims]:

@@ -9,7 +9,7 @@ from string import ascii_uppercase
 
 from review.diff import FieldDiff, edit_diff
 from review.models import APPROVING_VERDICTS, Decision, ItemRevision, Preference, RejectReason, ReviewItem
-from review.queue import current_version
+from review.selectors.reviewing import current_version
 from review.settling import approved_text, settled_text
 
 REASON_LABELS = dict(RejectReason.choices)

@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from review.models import APPROVING_VERDICTS, Batch, ReviewItem
-from review.queue import ReviewError
+from review.queue.errors import ReviewError
 from synth.models import Candidate
 
 Z_95 = 1.959963984540054  # two-sided 95 %

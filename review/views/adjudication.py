@@ -6,10 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from review.adjudication_detail import adjudication_detail, dispute_reasons
+from review.adjudication_detail import adjudication_detail
 from review.forms import AdjudicationForm
-from review.models import Decision
-from review.queue import ReviewError, adjudicate, adjudication_queue, adjudication_scope
+from review.queue.adjudication import adjudicate
+from review.queue.errors import ReviewError
+from review.selectors.adjudication import adjudication_scope, disputed_items
 from synth.roles import role_required
 
 ADJUDICATE = "review.adjudicate_item"
@@ -18,14 +19,7 @@ ADJUDICATE = "review.adjudicate_item"
 @require_GET
 @role_required(ADJUDICATE)
 def adjudication_list(request: HttpRequest) -> HttpResponse:
-    items = list(adjudication_queue()[:200])
-    reviewed_by_me = set(
-        Decision.history.filter(reviewer=request.user, item__in=items).values_list("item_id", flat=True)
-    )
-    why = dispute_reasons([item.pk for item in items])
-    for item in items:
-        item.dispute = why.get(item.pk, "")
-    return render(request, "review/adjudication.html", {"items": items, "reviewed_by_me": reviewed_by_me})
+    return render(request, "review/adjudication.html", disputed_items(adjudicator=request.user))
 
 
 def _posted_number(form: AdjudicationForm, name: str):

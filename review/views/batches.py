@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from review.batches import batch_summary, release_batch
 from review.models import Batch
-from review.queue import ReviewError
+from review.queue.errors import ReviewError
 from synth.roles import role_required
 
 RELEASE = "review.release_batch"

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from synth.models import GenerationRun
 from synth.roles import role_required
+from synth.selectors import coverage_overview
 
 
 @require_GET
@@ -16,4 +17,5 @@ def coverage(request: HttpRequest) -> HttpResponse:
     run_id = request.GET.get("run", "")
     run = get_object_or_404(GenerationRun, pk=run_id) if run_id.isdigit() else None
     runs = GenerationRun.objects.order_by("-pk").values_list("pk", flat=True)[:50]
-    return render(request, "review/coverage_page.html", {"run": run, "runs": runs})
+    context = {"run": run, "runs": runs, "coverage": coverage_overview(run=run)}
+    return render(request, "review/coverage_page.html", context)

@@ -11,37 +11,17 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from review import charts
-from review.agreement_report import agreement_report
 from review.exports.build import ExportError, export_files, export_folder, request_export
 from review.forms import ExportForm
-from review.funnel import pipeline_counts
 from review.models import Export
+from review.selectors.dashboard import dashboard_overview, pair_comparison, recent_exports
 from synth.roles import role_required
 
 TEMPLATE = "review/dashboard.html"
 
 
 def _exports_context(**extra) -> dict:
-    exports = list(Export.objects.select_related("created_by")[:20])
-    return {
-        "exports": exports,
-        "exports_busy": any(e.status in (Export.Status.QUEUED, Export.Status.RUNNING) for e in exports),
-        "export_form": extra.pop("export_form", None) or ExportForm(),
-        **extra,
-    }
-
-
-def _pair_context(report: dict, pair_key: str | None) -> dict:
-    pairs = report["pairs"]
-    chosen = next((p for p in pairs if f"{p['reviewer_a_id']}-{p['reviewer_b_id']}" == pair_key), None)
-    chosen = chosen or (max(pairs, key=lambda p: p["items"]) if pairs else None)
-    return {
-        "pairs": pairs,
-        "pair": chosen,
-        "pair_key": f"{chosen['reviewer_a_id']}-{chosen['reviewer_b_id']}" if chosen else "",
-        "confusion": charts.confusion_cells(chosen) if chosen else None,
-    }
+    return {**recent_exports(), "export_form": extra.pop("export_form", None) or ExportForm(), **extra}
 
 
 @require_GET
@@ -49,24 +29,10 @@ def _pair_context(report: dict, pair_key: str | None) -> dict:
 def dashboard(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.GET.get("part") == "exports":  # the list polls while an export builds
         return render(request, TEMPLATE + "#export-list", _exports_context())
-    report = agreement_report()
+    pair_key = request.GET.get("pair")
     if request.htmx and request.GET.get("part") == "pair":
-        return render(request, TEMPLATE + "#pair", _pair_context(report, request.GET.get("pair")))
-    counts = pipeline_counts()
-    return render(
-        request,
-        TEMPLATE,
-        {
-            "counts": counts,
-            "funnel": charts.funnel_bars(counts),
-            "report": report,
-            "domain_bars": charts.agreement_bars(report["by_domain"]),
-            "technique_bars": charts.agreement_bars(report["by_technique"]),
-            "timeline": charts.agreement_line(report["over_time"]),
-            **_pair_context(report, request.GET.get("pair")),
-            **_exports_context(),
-        },
-    )
+        return render(request, TEMPLATE + "#pair", pair_comparison(pair_key=pair_key))
+    return render(request, TEMPLATE, {**dashboard_overview(pair_key=pair_key), "export_form": ExportForm()})
 
 
 @require_POST

@@ -10,24 +10,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from review.diff import edit_diff
 from review.forms import DecisionForm, DraftForm
-from review.models import Preference, RejectReason, ReviewDraft, ReviewerGuideline, ReviewItem
-from review.queue import (
-    NotYours,
-    ReviewError,
-    claim_next,
-    current_version,
-    held_draft,
-    left_in_queue,
-    mark_shown,
-    original_output,
-    prefetch_next,
-    progress,
-    save_draft,
-    submit_decision,
-    undo_last_decision,
-)
+from review.models import ReviewerGuideline
+from review.queue.claims import prefetch_next, show_next
+from review.queue.decisions import submit_decision, undo_last_decision
+from review.queue.drafts import save_draft
+from review.queue.errors import NotYours, ReviewError
+from review.selectors.reviewing import draft_diff, review_workspace
 from synth.roles import role_required
 
 REVIEW = "review.review_item"
@@ -39,85 +28,9 @@ class ReviewerRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _draft_data(draft: ReviewDraft) -> dict:
-    return {
-        "instruction": draft.instruction,
-        "input": draft.input,
-        "output": draft.output,
-        "reasons": draft.reasons,
-        "comment": draft.comment,
-        "preference": draft.preference,
-    }
-
-
-def _plain(data) -> dict:
-    """Posted fields (a QueryDict) or a restored draft, as one plain dict with `reasons` a list."""
-    if data is None:
-        return {}
-    if hasattr(data, "getlist"):
-        return {**{key: data.get(key) for key in data}, "reasons": data.getlist("reasons")}
-    return dict(data)
-
-
-def _responses(item: ReviewItem) -> list[dict]:
-    """A pair's two responses as A and B, in the order drawn for this reviewer at claim time."""
-    candidate = item.candidate
-    shown = [(Preference.OUTPUT, candidate.output), (Preference.REJECTED_OUTPUT, candidate.rejected_output)]
-    if item.assignment.pair_swapped:
-        shown.reverse()
-    return [
-        {"label": label, "value": value, "text": text}
-        for label, (value, text) in zip("AB", shown, strict=True)
-    ]
-
-
-def _page_context(
-    request: ReviewerRequest, *, error: str = "", notice: str = "", form_data=None, open_panel: str = ""
-) -> dict:
-    item = claim_next(request.user)
-    today, undoable = progress(request.user)
-    context = {
-        "reviewed_today": today,
-        "undoable": undoable,
-        "item": item,
-        "error": error,
-        "notice": notice,
-        "reject_reasons": RejectReason.choices,
-        "left": left_in_queue(request.user, nothing_claimable=item is None),
-        "draft_restored": False,
-    }
-    if item is None:
-        context["form_data"] = {}
-        return context
-    assignment = item.assignment
-    mark_shown(assignment)
-    number, instruction, task_input, output = current_version(item)
-    version = {"number": number, "instruction": instruction, "input": task_input, "output": output}
-    if form_data is None:
-        draft = held_draft(assignment)
-        if draft is not None:
-            form_data, open_panel = _draft_data(draft), draft.panel
-            context["draft_restored"] = True
-    form_data = _plain(form_data)
-    preference = form_data.get("preference", "")
-    if item.candidate.is_pair:
-        context["responses"] = _responses(item)
-    edit_before = {**version, "output": original_output(item, preference, current_output=output)}
-    edit_values = {
-        name: form_data.get(name) or edit_before[name] for name in ("instruction", "input", "output")
-    }
-    reasons = form_data.get("reasons", [])
-    context.update(
-        assignment=assignment,
-        version=version,
-        form_data=form_data,
-        edit_values=edit_values,
-        chosen_reasons=reasons,
-        preference=preference,
-        open_panel=open_panel,
-        diff=edit_diff(before=edit_before, after=edit_values),
-    )
-    return context
+def _page_context(request: ReviewerRequest, **shown) -> dict:
+    """Show the reviewer their next item (claiming it if they hold none) and read the page around it."""
+    return review_workspace(reviewer=request.user, item=show_next(request.user), **shown)
 
 
 def _item_response(request: ReviewerRequest, context: dict, status: int = 200) -> HttpResponse:
@@ -218,15 +131,7 @@ def draft(request: ReviewerRequest, pk: int) -> HttpResponse:
     except ReviewError as error:
         context["draft_error"] = str(error)
         return render(request, TEMPLATE + "#draft-status", context, status=409)
-    item = saved.assignment.item
-    _, instruction, task_input, output = current_version(item)
-    before = {
-        "instruction": instruction,
-        "input": task_input,
-        "output": original_output(item, saved.preference, current_output=output),
-    }
-    after = {"instruction": saved.instruction, "input": saved.input, "output": saved.output}
-    context.update(saved_at=saved.updated_at, diff=edit_diff(before=before, after=after))
+    context.update(saved_at=saved.updated_at, diff=draft_diff(saved))
     return render(request, TEMPLATE + "#draft-status", context)
 
 

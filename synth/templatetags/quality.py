@@ -1,9 +1,10 @@
-"""Template access to the quality gate's flags (templates/review/flags.html)."""
+"""Template formatting of the quality gate's flags (templates/review/flags.html) and coverage charts."""
 
 from __future__ import annotations
 
 from django import template
 
+from synth.quality.charts import domain_chart, novelty_chart
 from synth.quality.flags import flags_for
 
 register = template.Library()
@@ -15,10 +16,6 @@ def quality_flags(candidate):
 
 
 @register.simple_tag
-def coverage(run=None):
-    """The coverage report with its charts' geometry, for one run or everything."""
-    from synth.quality.charts import domain_chart, novelty_chart
-    from synth.quality.diversity import coverage_report
-
-    report = coverage_report(run=run or None)
+def coverage_charts(report):
+    """The coverage report (synth.selectors.coverage_overview, read by the view) with its charts' geometry."""
     return {"report": report, "domains": domain_chart(report), "novelty": novelty_chart(report)}

@@ -1,0 +1,222 @@
+"""Claims: an item's lease for one reviewer, claimed next, claimed ahead, resumed, or shown.
+
+- A claim is a lease (settings.REVIEW_LEASE_MINUTES). An expired lease returns its item to the queue;
+  a reviewer who comes back to an expired item nobody else took meanwhile gets it back, lease renewed.
+- A reviewer never gets the same item twice.
+- One reviewer holds at most HELD_AT_MOST items, also under concurrent requests (claims of one
+  reviewer take turns), and a claim that skipped rows other reviewers were claiming looks again.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from review.models import Assignment, ReviewItem
+from review.selectors.reviewing import live_assignments
+
+# How many items one reviewer holds at most: the one in front of them and the next, claimed ahead
+# so that save-and-next only has to show it.
+HELD_AT_MOST = 2
+
+
+def lease_duration() -> timedelta:
+    """How long a claim holds its item for its reviewer."""
+    return timedelta(minutes=settings.REVIEW_LEASE_MINUTES)
+
+
+def taken_by_someone_else(assignment: Assignment) -> bool:
+    """Another reviewer claimed the item after this assignment's lease ran out."""
+    return (
+        Assignment.objects.filter(item_id=assignment.item_id, claimed_at__gt=assignment.lease_expires_at)
+        .exclude(pk=assignment.pk)
+        .exists()
+    )
+
+
+def _held(reviewer, now) -> list[Assignment]:
+    """The reviewer's claimed, undecided items, oldest claim first; expired ones come back if still free."""
+    held = []
+    active = (
+        Assignment.objects.filter(reviewer=reviewer, status=Assignment.Status.ACTIVE)
+        .select_related("item__candidate__domain", "draft")  # the page shows both: one query
+        .order_by("claimed_at", "pk")
+    )
+    for assignment in active:
+        if assignment.lease_expires_at > now:
+            held.append(assignment)
+        elif assignment.item.status == ReviewItem.Status.PENDING:
+            item = ReviewItem.objects.select_for_update(of=("self",)).get(pk=assignment.item_id)
+            if item.status != ReviewItem.Status.PENDING or taken_by_someone_else(assignment):
+                continue  # someone else has it now; a late submit is still kept (as an extra verdict)
+            # Their lease ran out but nobody took the item: give it back (their draft is waiting).
+            assignment.lease_expires_at = now + lease_duration()
+            assignment.save(update_fields=["lease_expires_at"])
+            _refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
+            held.append(assignment)
+    return held
+
+
+FAR_FUTURE = timedelta(days=3650)
+
+
+def _refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
+    """Store when the item may next have a free slot (we hold its row lock)."""
+    if len(live) < item.required_reviews:
+        available_at = None
+    else:
+        leases = [a.lease_expires_at for a in live if a.status == Assignment.Status.ACTIVE]
+        available_at = min(leases) if leases else now + FAR_FUTURE
+    if item.available_at != available_at:
+        item.available_at = available_at
+        ReviewItem.objects.filter(pk=item.pk).update(available_at=available_at)
+
+
+def _lock_reviewer(reviewer) -> None:
+    """Serialise one reviewer's claims: concurrent requests of the same reviewer (ten copies of one
+    submit, each rendering the next item, and the page's prefetch) take turns, each seeing the claims
+    the others made, so nobody ever holds more than HELD_AT_MOST items. Other reviewers are not held up."""
+    list(get_user_model().objects.select_for_update().filter(pk=reviewer.pk).values_list("pk", flat=True))
+
+
+def _claim_new(
+    reviewer, now, *, shown: bool = False, wait_for: int | None = None
+) -> tuple[Assignment | None, int | None]:
+    """Claim one more open item for the reviewer: the oldest one that still needs a reviewer.
+
+    Returns (the new assignment or None, an open item whose row another reviewer had locked). The
+    search skips locked rows so reviewers never wait on each other; when it finds nothing but skipped
+    a row, the caller looks again with `wait_for` set to that item: this claim then waits for the
+    other reviewer's instant-long claim to commit and counts the item's free slots afresh, so
+    "nothing left" means nothing is claimable, not that someone held a row at that moment.
+
+    `shown`: the item goes in front of the reviewer at once (claim_next), so time spent counts from now.
+    """
+    mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+    open_items = (
+        ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+        .filter(Q(available_at__isnull=True) | Q(available_at__lte=now))
+        .filter(~Exists(mine))
+        .order_by("id")
+        .only("id", "required_reviews", "available_at")
+    )
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    # Reviewers claiming at the same moment each get a different item, without waiting.
+    search = open_items.select_for_update(skip_locked=True, of=("self",)) if skip_locked else open_items
+    passed_over: list[int] = []
+    for attempt in range(50):
+        if attempt == 0 and wait_for is not None:
+            item = open_items.select_for_update(of=("self",)).filter(pk=wait_for).first()
+            if item is None:
+                continue  # settled or filled meanwhile: search as usual
+        else:
+            item = search.exclude(pk__in=passed_over).first()
+            if item is None:
+                skipped = None
+                if skip_locked:
+                    # An open item the locked search did not return was locked by another claim.
+                    skipped = open_items.exclude(pk__in=passed_over).values_list("pk", flat=True).first()
+                return None, skipped
+        # We hold the item's row lock now. The search above ran on a snapshot taken when it started,
+        # so a claim committed meanwhile may be missing from it; count again in a fresh statement
+        # (READ COMMITTED: a new snapshot) before taking a slot.
+        live = list(
+            Assignment.objects.filter(live_assignments(now), item_id=item.pk).only(
+                "reviewer_id", "status", "lease_expires_at"
+            )
+        )
+        if len(live) < item.required_reviews and all(a.reviewer_id != reviewer.pk for a in live):
+            break
+        _refresh_hint(item, live, now)  # a stale hint: correct it so the next claim skips this item
+        passed_over.append(item.pk)
+    else:
+        return None, None
+    assignment = Assignment.objects.create(
+        item=item,  # the claimed row (its few loaded fields): prefetch_next returns it without a query
+        reviewer=reviewer,
+        lease_expires_at=now + lease_duration(),
+        shown_at=now if shown else None,
+        pair_swapped=random.random() < 0.5,
+    )
+    _refresh_hint(item, [*live, assignment], now)
+    return assignment, None
+
+
+# How many times a claim looks again after finding only rows other reviewers had locked: each look
+# waits for one such claim to commit, so a few are plenty; more would only queue behind a stampede.
+CLAIM_LOOKS = 4
+
+
+def claim_next(reviewer) -> ReviewItem | None:
+    """Claim the next item for `reviewer` (or return the one they hold). None when nothing is claimable.
+
+    The claimed item carries its assignment as `item.assignment`.
+    """
+    wait_for = None
+    for _ in range(CLAIM_LOOKS):
+        now = timezone.now()
+        with transaction.atomic():
+            _lock_reviewer(reviewer)
+            held = _held(reviewer, now)
+            if held:
+                item = held[0].item  # fetched with its candidate and domain by _held
+                item.assignment = held[0]
+                return item
+            assignment, wait_for = _claim_new(reviewer, now, shown=True, wait_for=wait_for)
+            if assignment is not None:
+                # Fetched again with its item and (no) draft, as _held does: the page reads both.
+                assignment = Assignment.objects.select_related("item__candidate__domain", "draft").get(
+                    pk=assignment.pk
+                )
+                item = assignment.item
+                item.assignment = assignment
+                return item
+        if wait_for is None:
+            return None
+    return None
+
+
+def prefetch_next(reviewer) -> ReviewItem | None:
+    """Claim the item after the current one ahead of time, so save-and-next only has to show it."""
+    wait_for = None
+    for _ in range(CLAIM_LOOKS):
+        now = timezone.now()
+        with transaction.atomic():
+            _lock_reviewer(reviewer)
+            held = _held(reviewer, now)
+            if len(held) >= HELD_AT_MOST:
+                return held[1].item
+            if not held:
+                return None
+            assignment, wait_for = _claim_new(reviewer, now, wait_for=wait_for)
+            if assignment is not None:
+                return assignment.item
+        if wait_for is None:
+            return None
+    return None
+
+
+def mark_shown(assignment: Assignment) -> None:
+    """The item is in front of its reviewer from now: time spent counts from here."""
+    if assignment.shown_at is None:
+        assignment.shown_at = timezone.now()
+        Assignment.objects.filter(pk=assignment.pk, shown_at__isnull=True).update(
+            shown_at=assignment.shown_at
+        )
+
+
+def show_next(reviewer) -> ReviewItem | None:
+    """Claim the reviewer's next item (or resume the one they hold) and put it in front of them.
+
+    None when nothing is claimable; otherwise the item carries its assignment as `item.assignment`.
+    """
+    item = claim_next(reviewer)
+    if item is not None:
+        mark_shown(item.assignment)
+    return item

@@ -1,0 +1,226 @@
+"""What a reviewer's pages read: the text shown, their draft, progress, what is left, the page's context.
+
+Reads only: claiming, deciding and saving drafts are review.queue's services (which read these too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from review.diff import FieldDiff, edit_diff
+from review.models import Assignment, Decision, Preference, RejectReason, ReviewDraft, ReviewItem
+
+
+def live_assignments(now) -> Q:
+    """Assignments that count against an item's required reviews: submitted, or claimed and not expired."""
+    return Q(status=Assignment.Status.SUBMITTED) | Q(
+        status=Assignment.Status.ACTIVE, lease_expires_at__gt=now
+    )
+
+
+def current_assignment(reviewer) -> Assignment | None:
+    """The reviewer's claimed, undecided, unexpired item, if any: reopening the page resumes it."""
+    return (
+        Assignment.objects.filter(
+            reviewer=reviewer, status=Assignment.Status.ACTIVE, lease_expires_at__gt=timezone.now()
+        )
+        .select_related("item__candidate__domain")
+        .order_by("claimed_at", "pk")
+        .first()
+    )
+
+
+def held_draft(assignment: Assignment) -> ReviewDraft | None:
+    """The reviewer's saved draft on a held item (read with the assignment by claim_next)."""
+    try:
+        return assignment.draft
+    except ReviewDraft.DoesNotExist:
+        return None
+
+
+def current_version(item: ReviewItem) -> tuple[int, str, str, str]:
+    """(number, instruction, input, output) of the text every reviewer of the item is shown.
+
+    Review is blind: until the item is settled this is the candidate (version 0), whatever edits
+    reviewers have proposed meanwhile (each is its author's own proposal, seen only by an adjudicator);
+    once settled, the settled text. Unsettled revisions are never read here.
+    """
+    if item.status == ReviewItem.Status.DECIDED and item.final_revision_id is not None:
+        settled = item.final_revision
+        return settled.number, settled.instruction, settled.input, settled.output
+    candidate = item.candidate
+    return 0, candidate.instruction, candidate.input, candidate.output
+
+
+def original_output(item: ReviewItem, preference: str = "", *, current_output: str | None = None) -> str:
+    """The response an edit starts from: the chosen one of a pair, otherwise the current version's.
+
+    A caller that has just read the current version passes its output, saving a query.
+    """
+    if preference == Preference.REJECTED_OUTPUT:
+        return item.candidate.rejected_output
+    return current_version(item)[3] if current_output is None else current_output
+
+
+def progress(reviewer) -> tuple[int, Decision | None]:
+    """(reviewed today, the decision an undo would take back) in one query: the progress line and
+    the undo bar are on every page the reviewer sees."""
+    now = timezone.now()
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    undo_since = now - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
+    latest = (
+        Decision.objects.filter(reviewer=reviewer, created_at__gte=min(start_of_day, undo_since))
+        .annotate(today=Window(Count("pk", filter=Q(created_at__gte=start_of_day))))
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        return 0, None
+    return latest.today, latest if latest.created_at >= undo_since else None
+
+
+@dataclass(frozen=True)
+class LeftInQueue:
+    """What is left to review, as one reviewer sees it."""
+
+    yours: int  # items this reviewer holds undecided or can still claim
+    with_others: int  # other pending items: held by, or waiting for, other reviewers
+
+
+def left_in_queue(reviewer, *, nothing_claimable: bool = False) -> LeftInQueue:
+    """What is left for `reviewer`, counted in one query and kept a few seconds per reviewer (with a
+    million pending items a count is not free). `nothing_claimable`: the caller just failed to claim
+    an item, so none is theirs; counted afresh so the page does not contradict itself."""
+    key = f"review:left_in_queue:{reviewer.pk}"
+    left = None if nothing_claimable else cache.get(key)
+    if left is None:
+        now = timezone.now()
+        taken = (
+            Assignment.objects.filter(live_assignments(now), item=OuterRef("pk"))
+            .order_by()
+            .values("item")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+        held = mine.filter(status=Assignment.Status.ACTIVE, lease_expires_at__gt=now)
+        claimable = Q(reviewed_or_held=False, taken__lt=F("required_reviews"))
+        counts = (
+            ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+            .annotate(taken=Coalesce(Subquery(taken), 0), held=Exists(held), reviewed_or_held=Exists(mine))
+            .aggregate(total=Count("pk"), yours=Count("pk", filter=Q(held=True) | claimable))
+        )
+        yours = 0 if nothing_claimable else counts["yours"]
+        left = LeftInQueue(yours=yours, with_others=counts["total"] - yours)
+        cache.set(key, left, timeout=settings.REVIEW_PROGRESS_CACHE_SECONDS)
+    return left
+
+
+def _draft_data(draft: ReviewDraft) -> dict:
+    return {
+        "instruction": draft.instruction,
+        "input": draft.input,
+        "output": draft.output,
+        "reasons": draft.reasons,
+        "comment": draft.comment,
+        "preference": draft.preference,
+    }
+
+
+def _plain(data) -> dict:
+    """Posted fields (a QueryDict) or a restored draft, as one plain dict with `reasons` a list."""
+    if data is None:
+        return {}
+    if hasattr(data, "getlist"):
+        return {**{key: data.get(key) for key in data}, "reasons": data.getlist("reasons")}
+    return dict(data)
+
+
+def _responses(item: ReviewItem) -> list[dict]:
+    """A pair's two responses as A and B, in the order drawn for this reviewer at claim time."""
+    candidate = item.candidate
+    shown = [(Preference.OUTPUT, candidate.output), (Preference.REJECTED_OUTPUT, candidate.rejected_output)]
+    if item.assignment.pair_swapped:
+        shown.reverse()
+    return [
+        {"label": label, "value": value, "text": text}
+        for label, (value, text) in zip("AB", shown, strict=True)
+    ]
+
+
+def review_workspace(
+    *,
+    reviewer,
+    item: ReviewItem | None,
+    error: str = "",
+    notice: str = "",
+    form_data=None,
+    open_panel: str = "",
+) -> dict:
+    """The review page's context around `item`, the one in front of the reviewer (None: nothing left).
+
+    `form_data`: what the reviewer just posted (a refused decision keeps it); otherwise their saved
+    draft is put back, with its panel open.
+    """
+    today, undoable = progress(reviewer)
+    context = {
+        "reviewed_today": today,
+        "undoable": undoable,
+        "item": item,
+        "error": error,
+        "notice": notice,
+        "reject_reasons": RejectReason.choices,
+        "left": left_in_queue(reviewer, nothing_claimable=item is None),
+        "draft_restored": False,
+    }
+    if item is None:
+        context["form_data"] = {}
+        return context
+    assignment = item.assignment
+    number, instruction, task_input, output = current_version(item)
+    version = {"number": number, "instruction": instruction, "input": task_input, "output": output}
+    if form_data is None:
+        draft = held_draft(assignment)
+        if draft is not None:
+            form_data, open_panel = _draft_data(draft), draft.panel
+            context["draft_restored"] = True
+    form_data = _plain(form_data)
+    preference = form_data.get("preference", "")
+    if item.candidate.is_pair:
+        context["responses"] = _responses(item)
+    edit_before = {**version, "output": original_output(item, preference, current_output=output)}
+    edit_values = {
+        name: form_data.get(name) or edit_before[name] for name in ("instruction", "input", "output")
+    }
+    reasons = form_data.get("reasons", [])
+    context.update(
+        assignment=assignment,
+        version=version,
+        form_data=form_data,
+        edit_values=edit_values,
+        chosen_reasons=reasons,
+        preference=preference,
+        open_panel=open_panel,
+        diff=edit_diff(before=edit_before, after=edit_values),
+    )
+    return context
+
+
+def draft_diff(draft: ReviewDraft) -> list[FieldDiff]:
+    """A saved draft's edit against the text it starts from, as the draft status shows it."""
+    item = draft.assignment.item
+    _, instruction, task_input, output = current_version(item)
+    before = {
+        "instruction": instruction,
+        "input": task_input,
+        "output": original_output(item, draft.preference, current_output=output),
+    }
+    after = {"instruction": draft.instruction, "input": draft.input, "output": draft.output}
+    return edit_diff(before=before, after=after)

@@ -1,0 +1,11 @@
+"""What synth's report pages read: the quality gate's funnel and the coverage of the kept candidates."""
+
+from __future__ import annotations
+
+from synth.models import GenerationRun
+from synth.quality.diversity import CoverageReport, coverage_report
+
+
+def coverage_overview(*, run: GenerationRun | None = None) -> CoverageReport:
+    """The funnel by filter and the coverage report, for one run or (None) everything."""
+    return coverage_report(run=run or None)
