@@ -15,11 +15,15 @@ the gate compares a pair with other pairs (prompt and both responses), not with 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+
+from django import forms
 
 from synth.models import Candidate, Domain, SeedTask, Teacher
 from synth.quality.exact import content_hash
 from synth.teachers.base import Schema
-from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance, option_error
+from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
+from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "preference/1"
 CONTRASTS = ("temperature", "teacher", "flawed")
@@ -92,31 +96,46 @@ def ranked(first: str, second: str, *, swapped: bool, preferred: str) -> tuple[s
     return None
 
 
-def contrast_of(options: dict) -> str:
-    contrast = options.get("contrast", "temperature")
-    if contrast not in CONTRASTS:
-        raise option_error(
-            f"Choose how the two responses differ: one of {', '.join(CONTRASTS)}, not {contrast!r}."
-        )
-    if contrast == "teacher":
-        name = options.get("other_teacher")
-        if not name or not Teacher.objects.filter(name=name).exists():
+@dataclass(frozen=True)
+class PreferenceOptions(TechniqueOptions):
+    contrast: str = option(
+        "temperature",
+        forms.ChoiceField(
+            choices=[("", "---------"), *((c, c) for c in CONTRASTS)],
+            required=False,
+            help_text="Preference pairs: two temperatures, two teachers, or a deliberately flawed answer.",
+        ),
+    )
+    other_teacher: str = option(  # by name
+        "",
+        forms.ModelChoiceField(
+            queryset=Teacher.objects.all(), required=False, help_text="Preference pairs: the second teacher."
+        ),
+        stored=lambda teacher: teacher.name,
+    )
+
+    def __post_init__(self) -> None:
+        if self.contrast not in CONTRASTS:
+            raise option_error(
+                f"Choose how the two responses differ: one of {', '.join(CONTRASTS)}, not {self.contrast!r}."
+            )
+        if self.contrast == "teacher" and (
+            not self.other_teacher or not Teacher.objects.filter(name=self.other_teacher).exists()
+        ):
             raise option_error("Name the second teacher (other_teacher) for teacher-versus-teacher pairs.")
-    return contrast
 
 
 class PreferencePairs(Technique):
     name = "preference"
     label = "Preference pairs"
+    order = 50
     calls_per_record = 3.0
     batch_size = 1  # one prompt per step (see _prompts); steps run concurrently
-
-    @classmethod
-    def check_options(cls, options: dict, *, domains: list) -> None:
-        contrast_of(options)
+    Options = PreferenceOptions
+    options: PreferenceOptions
 
     def step(self, number: int, *, want: int) -> Step:
-        contrast = contrast_of(self.run.options)
+        contrast = self.options.contrast
         rng = random.Random(f"{self.run.pk}:{self.chunk_index}:{number}")
         prompts = self._prompts(number)
         if not prompts:
@@ -151,7 +170,7 @@ class PreferencePairs(Technique):
                     user=user,
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
-                    teacher=self.run.options["other_teacher"],
+                    teacher=self.options.other_teacher,
                 )
             else:
                 second = self.call(
