@@ -150,6 +150,7 @@ class Backtranslation(Technique):
                 user=instruction_prompt(document.text),
                 schema=INSTRUCTION_SCHEMA,
                 template=PROMPT_VERSION,
+                context={"task": "instruction", "text": document.text},
             )
             for document in documents
         ]
@@ -167,6 +168,7 @@ class Backtranslation(Technique):
                 schema=CURATION_SCHEMA,
                 template=PROMPT_VERSION,
                 temperature=0.0,
+                context={"task": "curation", "instruction": instruction, "answer": document.text},
             )
             for document, _reply, instruction in written
         ]

@@ -132,10 +132,13 @@ class Technique:
         seed: int | None = None,
         teacher: str = "",
         by_slot: bool = False,
+        context: dict[str, Any] | None = None,
     ) -> Call:
         """A call named within the run. `by_slot` calls are reused on resume whatever their prompt
         (a step's first call, whose prompt may depend on what other steps stored meanwhile); others
-        are named by their prompt too, so a resumed step never reuses an answer to another question."""
+        are named by their prompt too, so a resumed step never reuses an answer to another question.
+        `context` says what the prompt asks, in structured form, for the offline teacher (a "task"
+        and its fields: synth/teachers/offline.py reads them); it is never sent to a provider."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         key = f"{self.chunk_index}:{number}:{slot}"
         if not by_slot:
@@ -149,6 +152,7 @@ class Technique:
             seed=seed,
             template=template,
             teacher=teacher,
+            context=context or {},
         )
 
     def step(self, number: int, *, want: int) -> Step:

@@ -107,6 +107,7 @@ class Distillation(Technique):
                 user=answer_prompt(query.text, query.input, query.domain.name if query.domain else None),
                 schema=OUTPUT_SCHEMA,
                 template=PROMPT_VERSION,
+                context={"task": "answer", "instruction": query.text, "input": query.input},
             )
             for query in queries
         ]

@@ -211,6 +211,12 @@ class EvolInstruct(Technique):
                     schema=EVOLVED_SCHEMA,
                     template=PROMPT_VERSION,
                     seed=rng.randrange(2**31),
+                    context={
+                        "task": "evolve",
+                        "operation": operation,
+                        "instruction": parent_instruction,
+                        "input": parent_input,
+                    },
                 )
             ]
             if not evolved.ok:
@@ -225,6 +231,7 @@ class EvolInstruct(Technique):
                     user=answer_prompt(child, child_input),
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
+                    context={"task": "answer", "instruction": child, "input": child_input},
                 )
             ]
             if not answer.ok:

@@ -22,6 +22,7 @@ from django import forms
 from synth.models import Candidate, Domain, SeedTask, Teacher
 from synth.quality.exact import content_hash
 from synth.teachers.base import Schema
+from synth.teachers.dispatch import Call
 from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
 from synth.techniques.options import TechniqueOptions, option, option_error
 
@@ -143,6 +144,7 @@ class PreferencePairs(Technique):
         calls = []
         for index, (_domain, instruction, task_input) in enumerate(prompts):
             user = answer_prompt(instruction, task_input)
+            asked = {"task": "answer", "instruction": instruction, "input": task_input}
             first = self.call(
                 number,
                 f"first:{index}",
@@ -151,6 +153,7 @@ class PreferencePairs(Technique):
                 schema=OUTPUT_SCHEMA,
                 template=PROMPT_VERSION,
                 temperature=LOW if contrast == "temperature" else None,
+                context=asked,
             )
             if contrast == "temperature":
                 second = self.call(
@@ -161,6 +164,7 @@ class PreferencePairs(Technique):
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
                     temperature=HIGH,
+                    context=asked,
                 )
             elif contrast == "teacher":
                 second = self.call(
@@ -171,6 +175,7 @@ class PreferencePairs(Technique):
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
                     teacher=self.options.other_teacher,
+                    context=asked,
                 )
             else:
                 second = self.call(
@@ -180,6 +185,7 @@ class PreferencePairs(Technique):
                     user=flawed_prompt(instruction, task_input),
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
+                    context={**asked, "flawed": True},
                 )
             calls += [first, second]
         replies = yield calls
@@ -193,15 +199,7 @@ class PreferencePairs(Technique):
             if a and b and a != b:
                 pairs.append((domain, instruction, task_input, first, second, a, b, rng.random() < 0.5))
         verdicts = yield [
-            self.call(
-                number,
-                f"judge:{index}",
-                system=JUDGE_SYSTEM,
-                user=judge_prompt(instruction, task_input, *((b, a) if swapped else (a, b))),
-                schema=JUDGEMENT_SCHEMA,
-                template=PROMPT_VERSION,
-                temperature=0.0,
-            )
+            self._judge_call(number, index, instruction, task_input, *((b, a) if swapped else (a, b)))
             for index, (_d, instruction, task_input, _f, _s, a, b, swapped) in enumerate(pairs)
         ]
         drafts = []
@@ -238,6 +236,27 @@ class PreferencePairs(Technique):
                 )
             )
         return StepResult(drafts=drafts)
+
+    def _judge_call(
+        self, number: int, index: int, instruction: str, task_input: str, answer_a: str, answer_b: str
+    ) -> Call:
+        """The judge is shown the two answers as A and B (in the order drawn for the pair)."""
+        return self.call(
+            number,
+            f"judge:{index}",
+            system=JUDGE_SYSTEM,
+            user=judge_prompt(instruction, task_input, answer_a, answer_b),
+            schema=JUDGEMENT_SCHEMA,
+            template=PROMPT_VERSION,
+            temperature=0.0,
+            context={
+                "task": "judge",
+                "instruction": instruction,
+                "input": task_input,
+                "answer_a": answer_a,
+                "answer_b": answer_b,
+            },
+        )
 
     def _pool(self) -> list[tuple[Domain | None, str, str]]:
         """Prompts to pair, each once: active seed tasks, then kept (non-pair) candidates of earlier

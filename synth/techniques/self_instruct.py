@@ -155,7 +155,8 @@ class SelfInstruct(Technique):
         examples = self._examples(domain, rng)
 
         # Ask for more than needed: some new tasks will fall to the filters below.
-        prompt = tasks_prompt(domain, examples, max(want, self.batch_size))
+        asked = max(want, self.batch_size)
+        prompt = tasks_prompt(domain, examples, asked)
         [tasks] = yield [
             self.call(
                 number,
@@ -166,6 +167,11 @@ class SelfInstruct(Technique):
                 template=PROMPT_VERSION,
                 seed=rng.randrange(2**31),
                 by_slot=True,
+                context={
+                    "task": "tasks",
+                    "count": asked,
+                    "icd10_chapter": domain.icd10_chapter if domain else "",
+                },
             )
         ]
         if not tasks.ok:
@@ -191,6 +197,7 @@ class SelfInstruct(Technique):
                 user=output_prompt(instruction, task_input),
                 schema=OUTPUT_SCHEMA,
                 template=PROMPT_VERSION,
+                context={"task": "answer", "instruction": instruction, "input": task_input},
             )
             for instruction, task_input in accepted
         ]
