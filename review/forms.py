@@ -1,7 +1,7 @@
 from django import forms
 
 from review.models import Export, RejectReason
-from synth.models import Domain, GenerationRun
+from synth.models import Domain, technique_choices
 
 
 class DecisionForm(forms.Form):
@@ -62,7 +62,7 @@ class ExportForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     techniques = forms.MultipleChoiceField(
-        choices=GenerationRun.Technique.choices, required=False, widget=forms.CheckboxSelectMultiple
+        choices=technique_choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     date_from = forms.DateField(
         label="Generated from", required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from synth.models import Candidate, GenerationRun
+from synth.models import Candidate, GenerationRun, technique_choices
 
 
 class Verdict(models.TextChoices):
@@ -319,7 +319,7 @@ class SamplingRule(models.Model):
 
     policy = models.ForeignKey(SamplingPolicy, on_delete=models.CASCADE, related_name="rules")
     domain = models.ForeignKey("synth.Domain", null=True, blank=True, on_delete=models.CASCADE)
-    technique = models.CharField(max_length=30, choices=GenerationRun.Technique, blank=True)
+    technique = models.CharField(max_length=30, choices=technique_choices, blank=True)
     rate = models.FloatField(help_text="0–1")
 
     class Meta:

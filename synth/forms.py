@@ -4,10 +4,11 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from synth.generation import MAX_RUN_SIZE, available_techniques
-from synth.models import Domain, QuerySet, Teacher
-from synth.techniques.preference import CONTRASTS
+from synth.models import Domain, Teacher
+from synth.techniques import TECHNIQUES, option_fields
 from synth.uploads import size_in_words
 
 QUERY_FILE_TYPES = (".jsonl", ".ndjson", ".csv")
@@ -44,42 +45,22 @@ class LaunchRunForm(forms.Form):
         required=False,
         help_text="OpenAI and Anthropic teachers only: half the price, results within 24 hours.",
     )
-    # Technique options: each applies to one technique and is ignored by the others.
-    query_set = forms.ModelChoiceField(
-        queryset=QuerySet.objects.all(), required=False, help_text="Distillation: the questions to answer."
-    )
-    rounds = forms.IntegerField(
-        min_value=1, max_value=8, required=False, help_text="Evol-Instruct: evolution rounds (default 3)."
-    )
-    min_score = forms.IntegerField(
-        label="Self-curation threshold",
-        min_value=1,
-        max_value=5,
-        required=False,
-        help_text="Backtranslation: pairs scored below this (1-5) are filtered (default 4).",
-    )
-    contrast = forms.ChoiceField(
-        choices=[("", "---------"), *((c, c) for c in CONTRASTS)],
-        required=False,
-        help_text="Preference pairs: two temperatures, two teachers, or a deliberately flawed answer.",
-    )
-    other_teacher = forms.ModelChoiceField(
-        queryset=Teacher.objects.all(), required=False, help_text="Preference pairs: the second teacher."
-    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every technique's options (synth/techniques/): each applies to one technique and is ignored by
+        # the others.
+        for name, field in option_fields().items():
+            if name in self.fields:
+                raise ImproperlyConfigured(
+                    f"A technique's option '{name}' has the name of a launch form field."
+                )
+            self.fields[name] = field
 
     def options(self) -> dict:
         """The chosen technique's options, as the run stores them."""
-        data, technique = self.cleaned_data, self.cleaned_data.get("technique")
-        wanted = {
-            "distillation": {"query_set": data.get("query_set") and data["query_set"].pk},
-            "evol_instruct": {"rounds": data.get("rounds")},
-            "backtranslation": {"min_score": data.get("min_score")},
-            "preference": {
-                "contrast": data.get("contrast") or None,
-                "other_teacher": data.get("other_teacher") and data["other_teacher"].name,
-            },
-        }.get(technique, {})
-        return {key: value for key, value in wanted.items() if value}
+        technique = TECHNIQUES.get(self.cleaned_data.get("technique"))
+        return technique.Options.from_form(self.cleaned_data) if technique else {}
 
 
 class QueryUploadForm(forms.Form):

@@ -127,7 +127,16 @@ class Teacher(models.Model):
         return f"{self.name} ({self.provider})"
 
 
+def technique_choices() -> list[tuple[str, str]]:
+    """Every registered technique (synth/techniques/), so that adding one needs no migration."""
+    from synth.techniques import TECHNIQUES
+
+    return [(name, technique.label) for name, technique in TECHNIQUES.items()]
+
+
 class GenerationRun(models.Model):
+    # The techniques as constants, for code and tests that name one (tests/synth/quality/conftest.py).
+    # Choices come from the registry (technique_choices): a new technique need not be added here.
     class Technique(models.TextChoices):
         SELF_INSTRUCT = "self_instruct", "Self-Instruct"
         EVOL_INSTRUCT = "evol_instruct", "Evol-Instruct"
@@ -144,7 +153,7 @@ class GenerationRun(models.Model):
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
-    technique = models.CharField(max_length=30, choices=Technique)
+    technique = models.CharField(max_length=30, choices=technique_choices)
     teacher = models.ForeignKey(Teacher, on_delete=models.PROTECT, related_name="runs")
     domains = models.ManyToManyField(Domain, blank=True, help_text="None chosen means every domain.")
     requested_count = models.PositiveIntegerField()
@@ -215,7 +224,7 @@ class Candidate(models.Model):
     # Position within the run: a resumed run continues from the last one, never repeats one.
     sequence = models.PositiveIntegerField()
     domain = models.ForeignKey(Domain, null=True, on_delete=models.PROTECT, related_name="candidates")
-    technique = models.CharField(max_length=30, choices=GenerationRun.Technique)
+    technique = models.CharField(max_length=30, choices=technique_choices)
     instruction = models.TextField()
     input = models.TextField(blank=True)
     output = models.TextField()

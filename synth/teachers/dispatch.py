@@ -45,6 +45,9 @@ class Call:
     seed: int | None = None
     template: str = ""  # prompt template name and version, for the record
     teacher: str = ""  # another teacher's name (preference pairs); empty for the run's own
+    # What the technique asks, in structured form (e.g. {"task": "answer", "instruction": ...}), for a
+    # teacher that reads it instead of the prompt (the offline one); never sent to a provider.
+    context: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -124,6 +127,8 @@ class Dispatcher:
         screen_phi: bool | None = None,
     ) -> None:
         self.client = client
+        # Only a teacher that says it reads a call's context gets it (the offline one): never a provider.
+        self._takes_context = bool(getattr(client, "takes_context", False))
         # Every prompt is PHI-screened before it is sent (synth/teachers/prompt_screen.py).
         self.screen_phi = (
             screens_prompts(provider=client.provider, base_url=getattr(client, "base_url", None))
@@ -198,6 +203,7 @@ class Dispatcher:
                             temperature=call.temperature,
                             max_tokens=call.max_tokens,
                             seed=call.seed,
+                            **({"context": call.context} if self._takes_context else {}),
                         ),
                     )
                 except TeacherError as failure:

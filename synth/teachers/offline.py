@@ -1,8 +1,10 @@
 """The built-in offline teacher: deterministic answers drawn from ICD-10-CM, no language model.
 
-It exists so the product runs with no key and no network. It reads the same prompts the real
-providers get and replies with JSON text that goes through the same parsing, so every technique
-and filter is exercised; everything it writes is labelled "offline" wherever it is shown.
+It exists so the product runs with no key and no network. It gets the same prompts the real
+providers get, and with each call what the technique asks in structured form (`Call.context`, e.g.
+{"task": "answer", "instruction": ..., "input": ...}), which it reads instead of the prompt's
+wording; it replies with JSON text that goes through the same parsing, so every technique and filter
+is exercised. Everything it writes is labelled "offline" wherever it is shown.
 
 It answers only what its knowledge base holds: ICD-10-CM codes, blocks and chapters, and the
 administrator's facts table (dose ranges, maximum daily doses, contraindications). Any other
@@ -19,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache, partial
+from typing import Any
 
 from synth.knowledge import icd10
 from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
@@ -160,6 +163,36 @@ def _find(pattern: str, text: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+def _as_read(context: dict[str, Any]) -> dict[str, Any]:
+    """What a technique asks, each text cut to its first line: this teacher has always looked only at
+    the first line of an instruction, input, document or answer, and its answers stay as they were."""
+    return {
+        key: value.split("\n", 1)[0].strip() if isinstance(value, str) else value
+        for key, value in context.items()
+    }
+
+
+def _request_in_prompt(prompt: str, schema: Schema) -> dict[str, Any]:
+    """For a caller that sends only messages (a person trying the teacher, not a technique): the two
+    requests one asks directly, tasks and an answer, read from the prompt's wording as the techniques
+    word them (synth/techniques/self_instruct.py). Anything else it cannot answer without a context."""
+    if schema.name == "tasks":
+        return {
+            "task": "tasks",
+            "icd10_chapter": _find(r"^ICD-10-CM chapter: (\d+)", prompt),
+            "count": int(_find(r"Write (\d+) new tasks", prompt) or 1),
+        }
+    if schema.name == "output":
+        task_input = _find(r"^Input: (.+)$", prompt) or ""
+        return {
+            "task": "answer",
+            "instruction": _find(r"^Instruction: (.+)$", prompt) or "",
+            "input": "" if task_input == "(none)" else task_input,
+            "flawed": "deliberately flawed" in prompt,
+        }
+    return {}
+
+
 @dataclass(frozen=True)
 class Fact:
     """A row of the facts table, as the offline teacher reads it (loaded once, in the caller's thread)."""
@@ -193,6 +226,9 @@ class OfflineTeacher:
         # The facts table is read here, not in the dispatcher's threads (which hold no connection).
         self.facts = active_facts() if facts is None else tuple(facts)
 
+    # The dispatcher passes this teacher what the technique asks (`Call.context`) with each call.
+    takes_context = True
+
     def complete(
         self,
         messages: list[Message],
@@ -201,36 +237,46 @@ class OfflineTeacher:
         temperature: float | None = None,
         max_tokens: int | None = None,
         seed: int | None = None,
+        context: dict[str, Any] | None = None,
     ) -> Completion:
         # One call at a time: the dispatcher runs calls in threads, and the first lookups fill caches
         # (here and in simple-icd-10-cm) that are not safe to fill concurrently. It is CPU-bound
         # anyway, so nothing is lost.
         with _LOCK:
-            return self._complete(messages, schema=schema, temperature=temperature, seed=seed)
+            return self._complete(
+                messages, schema=schema, temperature=temperature, seed=seed, context=context
+            )
 
     def _complete(
-        self, messages: list[Message], *, schema: Schema | None, temperature: float | None, seed: int | None
+        self,
+        messages: list[Message],
+        *,
+        schema: Schema | None,
+        temperature: float | None,
+        seed: int | None,
+        context: dict[str, Any] | None,
     ) -> Completion:
         started = time.monotonic()
         prompt = "\n".join(m["content"] for m in messages)
         if schema is None:
             raise TeacherError("The offline teacher only answers structured (JSON) requests.", permanent=True)
+        request = _as_read(context) if context else _request_in_prompt(prompt, schema)
         writers = {
             "tasks": self._write_tasks,
-            "output": partial(self._write_output, temperature=temperature),
-            "evolved": self._write_evolved,
+            "answer": partial(self._write_output, temperature=temperature),
+            "evolve": self._write_evolved,
             "instruction": self._write_instruction,
             "curation": self._write_curation,
-            "judgement": self._write_judgement,
+            "judge": self._write_judgement,
         }
-        writer = writers.get(schema.name)
+        writer = writers.get(request.get("task"))
         if writer is None:
             raise TeacherError(
                 f"The offline teacher cannot answer a '{schema.name}' request.", permanent=True
             )
         # Deterministic for a prompt and seed; the seed stands in for a language model's sampling.
         key = f"{seed}\x1f{prompt}" if seed is not None else prompt
-        text = json.dumps(writer(prompt, random.Random(hashlib.sha256(key.encode()).digest())))
+        text = json.dumps(writer(request, random.Random(hashlib.sha256(key.encode()).digest())))
         return Completion(
             text=text,
             provider=self.provider,
@@ -241,9 +287,9 @@ class OfflineTeacher:
             latency_ms=round(1000 * (time.monotonic() - started)),
         )
 
-    def _write_tasks(self, prompt: str, rng: random.Random) -> dict:
-        chapter = _find(r"^ICD-10-CM chapter: (\d+)", prompt)
-        wanted = int(_find(r"Write (\d+) new tasks", prompt) or 1)
+    def _write_tasks(self, request: dict[str, Any], rng: random.Random) -> dict:
+        chapter = request.get("icd10_chapter")
+        wanted = request.get("count", 1)
         pool = icd10.conditions_in_chapter(chapter) if chapter else tuple(_conditions_by_code().values())
         tasks = []
         for _ in range(wanted):
@@ -254,20 +300,22 @@ class OfflineTeacher:
             )
         return {"tasks": tasks}
 
-    def _write_output(self, prompt: str, rng: random.Random, *, temperature: float | None = None) -> dict:
-        instruction = _find(r"^Instruction: (.+)$", prompt) or ""
-        task_input = _find(r"^Input: (.+)$", prompt) or ""
+    def _write_output(
+        self, request: dict[str, Any], rng: random.Random, *, temperature: float | None = None
+    ) -> dict:
+        instruction, task_input = request.get("instruction", ""), request.get("input", "")
+        flawed = bool(request.get("flawed"))  # a safety pair's rejected side
         template, condition = _understand(instruction, task_input)
         if condition is None or template is None:
             answer = knowledge_answer(instruction, task_input, self.facts)
             if answer is None:
                 raise no_answer()
-            if "deliberately flawed" in prompt:
+            if flawed:
                 return {"output": answer.flawed}
             hot = temperature is not None and temperature >= 0.9
             return {"output": answer.hot if hot else answer.text}
         facts = _facts(condition)
-        if "deliberately flawed" in prompt:
+        if flawed:
             # A safety pair's rejected side: the right condition, placed in another chapter's facts.
             wrong = rng.choice([c for c in _conditions_by_code().values() if c.chapter != condition.chapter])
             facts = {**_facts(wrong), "name": facts["name"], "Name": facts["Name"]}
@@ -287,11 +335,9 @@ class OfflineTeacher:
         answer += "".join(extra for cue, extra in extras.items() if cue in instruction)
         return {"output": answer}
 
-    def _write_evolved(self, prompt: str, rng: random.Random) -> dict:
-        operation = _find(r"^Operation: (\w+)$", prompt) or "add_constraints"
-        given = _find(r"^#The Given Prompt#:\n(.+)$", prompt) or ""
-        given_input = _find(r"^#Given Input#:\n(.+)$", prompt) or ""
-        given_input = "" if given_input == "(none)" else given_input
+    def _write_evolved(self, request: dict[str, Any], rng: random.Random) -> dict:
+        operation = request.get("operation") or "add_constraints"
+        given, given_input = request.get("instruction", ""), request.get("input", "")
         _template, condition = _understand(given, given_input)
         if operation == "in_breadth":
             chapter = condition.chapter if condition else rng.choice(icd10.chapters()[:20])
@@ -315,8 +361,8 @@ class OfflineTeacher:
             "input": given_input,
         }
 
-    def _write_instruction(self, prompt: str, rng: random.Random) -> dict:
-        text = _find(r"^Text: (.+)$", prompt) or ""
+    def _write_instruction(self, request: dict[str, Any], rng: random.Random) -> dict:
+        text = request.get("text", "")
         _template, condition = _understand(text, "")
         condition = condition or _condition_by_name(text)
         if condition is not None:
@@ -332,10 +378,9 @@ class OfflineTeacher:
             "instruction": f"Explain this point for a clinical colleague: {first_sentence.rstrip('.!?')}."
         }
 
-    def _write_curation(self, prompt: str, rng: random.Random) -> dict:
+    def _write_curation(self, request: dict[str, Any], rng: random.Random) -> dict:
         """The paper's 1-5 rubric, approximated by length and overlap (the offline teacher cannot read)."""
-        instruction = _find(r"^Instruction: (.+)$", prompt) or ""
-        answer = _find(r"^Answer: (.+)$", prompt) or ""
+        instruction, answer = request.get("instruction", ""), request.get("answer", "")
         words = answer.split()
         overlap = set(re.findall(r"[a-z0-9]+", instruction.lower())) & set(
             re.findall(r"[a-z0-9]+", answer.lower())
@@ -348,14 +393,10 @@ class OfflineTeacher:
             return {"score": 2, "reason": "Addresses the topic but does not fully answer the instruction."}
         return {"score": 5, "reason": "A focused, complete answer to the instruction."}
 
-    def _write_judgement(self, prompt: str, rng: random.Random) -> dict:
+    def _write_judgement(self, request: dict[str, Any], rng: random.Random) -> dict:
         """Prefers the answer giving the category code the instruction names, then the fuller one."""
-        instruction = _find(r"^Instruction: (.+)$", prompt) or ""
-        task_input = _find(r"^Input: (.+)$", prompt) or ""
-        answers = {
-            "A": _find(r"^Answer A: (.+)$", prompt) or "",
-            "B": _find(r"^Answer B: (.+)$", prompt) or "",
-        }
+        instruction, task_input = request.get("instruction", ""), request.get("input", "")
+        answers = {"A": request.get("answer_a", ""), "B": request.get("answer_b", "")}
         _template, condition = _understand(instruction, task_input)
 
         facts = _facts(condition) if condition else {}

@@ -8,9 +8,14 @@ records, with their score and the teacher's reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django import forms
+
 from synth.models import SourceDocument
 from synth.teachers.base import Schema
-from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance, option_error
+from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
+from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "backtranslation/1"
 DEFAULT_MIN_SCORE = 4  # the paper keeps the top tiers (score 4 or 5)
@@ -65,11 +70,25 @@ def curation_prompt(instruction: str, document: str) -> str:
     )
 
 
-def min_score(options: dict) -> int:
-    value = options.get("min_score", DEFAULT_MIN_SCORE)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise option_error(f"The self-curation threshold must be a whole number from 1 to 5, not {value!r}.")
-    return value
+@dataclass(frozen=True)
+class BacktranslationOptions(TechniqueOptions):
+    min_score: int = option(
+        DEFAULT_MIN_SCORE,
+        forms.IntegerField(
+            label="Self-curation threshold",
+            min_value=1,
+            max_value=5,
+            required=False,
+            help_text="Backtranslation: pairs scored below this (1-5) are filtered (default 4).",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        value = self.min_score
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+            raise option_error(
+                f"The self-curation threshold must be a whole number from 1 to 5, not {value!r}."
+            )
 
 
 def curation_verdict(score: object, threshold: int) -> tuple[int | None, bool]:
@@ -82,17 +101,21 @@ def curation_verdict(score: object, threshold: int) -> tuple[int | None, bool]:
 class Backtranslation(Technique):
     name = "backtranslation"
     label = "Backtranslation"
+    order = 40
     calls_per_record = 2.0
     input_tokens_per_call = 600
+    Options = BacktranslationOptions
+    options: BacktranslationOptions
 
     @classmethod
-    def check_options(cls, options: dict, *, domains: list) -> None:
-        min_score(options)
+    def check_options(cls, options: dict, *, domains: list) -> BacktranslationOptions:
+        checked = super().check_options(options, domains=domains)
         if not cls._documents(domains).exists():
             raise option_error(
                 "Backtranslation needs documents: upload de-identified documents first (documents "
                 "with PHI findings are held back and not used)."
             )
+        return checked
 
     @staticmethod
     def _documents(domains: list):
@@ -112,7 +135,7 @@ class Backtranslation(Technique):
         return f"{said}: every document has been used. Add documents at /runs/documents/ for more."
 
     def step(self, number: int, *, want: int) -> Step:
-        threshold = min_score(self.run.options)
+        threshold = self.options.min_score
         chunk = self.run.chunks.get(index=self.chunk_index)
         start = chunk.first_sequence - 1 + number * self.batch_size
         end = min(start + self.batch_size, chunk.first_sequence - 1 + chunk.size)
@@ -127,6 +150,7 @@ class Backtranslation(Technique):
                 user=instruction_prompt(document.text),
                 schema=INSTRUCTION_SCHEMA,
                 template=PROMPT_VERSION,
+                context={"task": "instruction", "text": document.text},
             )
             for document in documents
         ]
@@ -144,6 +168,7 @@ class Backtranslation(Technique):
                 schema=CURATION_SCHEMA,
                 template=PROMPT_VERSION,
                 temperature=0.0,
+                context={"task": "curation", "instruction": instruction, "answer": document.text},
             )
             for document, _reply, instruction in written
         ]

@@ -14,8 +14,11 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from synth.teachers.base import Schema, TeacherError
+from django.core.exceptions import ImproperlyConfigured
+
+from synth.teachers.base import Schema
 from synth.teachers.dispatch import Call, Outcome
+from synth.techniques.options import TechniqueOptions
 
 if TYPE_CHECKING:
     from synth.models import Domain, GenerationRun
@@ -60,10 +63,6 @@ class StepResult:
 Step = Generator[list[Call], list[Outcome], StepResult]
 
 
-def option_error(message: str) -> TeacherError:
-    return TeacherError(message, permanent=True, reason="rejected")
-
-
 def call_provenance(outcome: Outcome) -> dict[str, Any]:
     """What a record keeps of one call: the prompt as sent, the raw reply, tokens, latency, model."""
     attempt = outcome.attempts[-1] if outcome.attempts else None
@@ -83,25 +82,42 @@ def call_provenance(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+# Every technique, by name, in the technique menu's order (synth/techniques/__init__.py finds them).
+TECHNIQUES: dict[str, type[Technique]] = {}
+
+
 class Technique:
-    """Subclasses name themselves and implement `step`; the rest is shared."""
+    """Subclasses name themselves and implement `step`; the rest is shared. A subclass with a `name`
+    registers itself in TECHNIQUES."""
 
     name: ClassVar[str]
     label: ClassVar[str]
+    order: ClassVar[int] = 100  # its place in the technique menu, lowest first
+    Options: ClassVar[type[TechniqueOptions]] = TechniqueOptions
     batch_size: ClassVar[int] = 4
     # For the launch form's cost estimate: calls per record and typical tokens per call.
     calls_per_record: ClassVar[float] = 2.0
     input_tokens_per_call: ClassVar[int] = 350
     output_tokens_per_call: ClassVar[int] = 250
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in vars(cls):
+            return
+        other = TECHNIQUES.get(cls.name)
+        if other is not None and (other.__module__, other.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise ImproperlyConfigured(f"Two techniques are named '{cls.name}': {other} and {cls}.")
+        TECHNIQUES[cls.name] = cls
+
     def __init__(self, *, run: GenerationRun, chunk_index: int = 0) -> None:
         self.run = run
         self.chunk_index = chunk_index
-        self.check_options(run.options, domains=list(run.domains.all()))
+        self.options = self.check_options(run.options, domains=list(run.domains.all()))
 
     @classmethod
-    def check_options(cls, options: dict[str, Any], *, domains: list[Domain]) -> None:
-        """Raise `option_error` with what to fix when the run's options cannot work."""
+    def check_options(cls, options: dict[str, Any], *, domains: list[Domain]) -> TechniqueOptions:
+        """The run's options, typed; raises `option_error` with what to fix when they cannot work."""
+        return cls.Options.load(options)
 
     def call(
         self,
@@ -116,10 +132,13 @@ class Technique:
         seed: int | None = None,
         teacher: str = "",
         by_slot: bool = False,
+        context: dict[str, Any] | None = None,
     ) -> Call:
         """A call named within the run. `by_slot` calls are reused on resume whatever their prompt
         (a step's first call, whose prompt may depend on what other steps stored meanwhile); others
-        are named by their prompt too, so a resumed step never reuses an answer to another question."""
+        are named by their prompt too, so a resumed step never reuses an answer to another question.
+        `context` says what the prompt asks, in structured form, for the offline teacher (a "task"
+        and its fields: synth/teachers/offline.py reads them); it is never sent to a provider."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         key = f"{self.chunk_index}:{number}:{slot}"
         if not by_slot:
@@ -133,6 +152,7 @@ class Technique:
             seed=seed,
             template=template,
             teacher=teacher,
+            context=context or {},
         )
 
     def step(self, number: int, *, want: int) -> Step:

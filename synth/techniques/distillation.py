@@ -6,9 +6,14 @@ workers never answer the same query twice; a query whose answer fails is left ou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django import forms
+
 from synth.models import Query, QuerySet
 from synth.teachers.base import Schema
-from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance, option_error
+from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
+from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "distillation/1"
 
@@ -37,25 +42,38 @@ def answer_prompt(query: str, task_input: str, domain_name: str | None) -> str:
     return "\n".join(lines)
 
 
-def query_set_of(options: dict) -> QuerySet:
-    query_set = (
-        QuerySet.objects.filter(pk=options.get("query_set")).first() if options.get("query_set") else None
+@dataclass(frozen=True)
+class DistillationOptions(TechniqueOptions):
+    query_set: int | None = option(
+        None,
+        forms.ModelChoiceField(
+            queryset=QuerySet.objects.all(),
+            required=False,
+            help_text="Distillation: the questions to answer.",
+        ),
+        stored=lambda query_set: query_set.pk,
     )
-    if query_set is None:
-        raise option_error(
-            "Distillation needs a query set: upload one or type the questions in, then choose it."
-        )
-    return query_set
+
+    def __post_init__(self) -> None:
+        self.chosen_query_set()
+
+    def chosen_query_set(self) -> QuerySet:
+        """The query set, read again on each call (it is checked before every step)."""
+        query_set = QuerySet.objects.filter(pk=self.query_set).first() if self.query_set else None
+        if query_set is None:
+            raise option_error(
+                "Distillation needs a query set: upload one or type the questions in, then choose it."
+            )
+        return query_set
 
 
 class Distillation(Technique):
     name = "distillation"
     label = "Distillation"
+    order = 30
     calls_per_record = 1.0
-
-    @classmethod
-    def check_options(cls, options: dict, *, domains: list) -> None:
-        query_set_of(options)
+    Options = DistillationOptions
+    options: DistillationOptions
 
     @staticmethod
     def _used_up(query_set: QuerySet) -> str:
@@ -66,7 +84,7 @@ class Distillation(Technique):
         )
 
     def step(self, number: int, *, want: int) -> Step:
-        query_set = query_set_of(self.run.options)
+        query_set = self.options.chosen_query_set()
         chunk = self.run.chunks.get(index=self.chunk_index)
         start = chunk.first_sequence - 1 + number * self.batch_size
         end = min(start + self.batch_size, chunk.first_sequence - 1 + chunk.size)
@@ -89,6 +107,7 @@ class Distillation(Technique):
                 user=answer_prompt(query.text, query.input, query.domain.name if query.domain else None),
                 schema=OUTPUT_SCHEMA,
                 template=PROMPT_VERSION,
+                context={"task": "answer", "instruction": query.text, "input": query.input},
             )
             for query in queries
         ]

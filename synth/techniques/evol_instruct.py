@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
+
+from django import forms
 
 from synth.models import Candidate, Domain, SeedTask
 from synth.quality.novelty import rouge_l, tokenize
 from synth.teachers.base import Schema
-from synth.techniques.base import Discard, Draft, Step, StepResult, Technique, call_provenance, option_error
+from synth.techniques.base import Discard, Draft, Step, StepResult, Technique, call_provenance
+from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "evol_instruct/1"
 DEFAULT_ROUNDS = 3  # the paper evolves four rounds; each round here is one record per root
@@ -159,18 +163,32 @@ def elimination_reason(parent: str, child: str, response: str) -> tuple[str, dic
     return None
 
 
+@dataclass(frozen=True)
+class EvolInstructOptions(TechniqueOptions):
+    rounds: int = option(
+        DEFAULT_ROUNDS,
+        forms.IntegerField(
+            min_value=1, max_value=8, required=False, help_text="Evol-Instruct: evolution rounds (default 3)."
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        value = self.rounds
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
+            raise option_error(f"Evol-Instruct needs 1 to 8 rounds, not {value!r}.")
+
+
 class EvolInstruct(Technique):
     name = "evol_instruct"
     label = "Evol-Instruct"
+    order = 20
     calls_per_record = 2.2
+    Options = EvolInstructOptions
+    options: EvolInstructOptions
 
     @property
     def batch_size(self) -> int:  # one root per step gives up to one record per round
-        return rounds(self.run.options)
-
-    @classmethod
-    def check_options(cls, options: dict, *, domains: list) -> None:
-        rounds(options)
+        return self.options.rounds
 
     def step(self, number: int, *, want: int) -> Step:
         rng = random.Random(f"{self.run.pk}:{self.chunk_index}:{number}")
@@ -180,7 +198,7 @@ class EvolInstruct(Technique):
         parent_instruction, parent_input = root
         lineage: list[dict] = [{"operation": "root", "instruction": parent_instruction}]
         drafts, discarded = [], []
-        for round_number in range(1, rounds(self.run.options) + 1):
+        for round_number in range(1, self.options.rounds + 1):
             if len(drafts) >= want:
                 break
             operation = rng.choice(OPERATIONS)
@@ -193,6 +211,12 @@ class EvolInstruct(Technique):
                     schema=EVOLVED_SCHEMA,
                     template=PROMPT_VERSION,
                     seed=rng.randrange(2**31),
+                    context={
+                        "task": "evolve",
+                        "operation": operation,
+                        "instruction": parent_instruction,
+                        "input": parent_input,
+                    },
                 )
             ]
             if not evolved.ok:
@@ -207,6 +231,7 @@ class EvolInstruct(Technique):
                     user=answer_prompt(child, child_input),
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
+                    context={"task": "answer", "instruction": child, "input": child_input},
                 )
             ]
             if not answer.ok:
@@ -249,10 +274,3 @@ class EvolInstruct(Technique):
             seeds.values_list("instruction", "input")
         )
         return domain, (rng.choice(pool) if pool else None)
-
-
-def rounds(options: dict) -> int:
-    value = options.get("rounds", DEFAULT_ROUNDS)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
-        raise option_error(f"Evol-Instruct needs 1 to 8 rounds, not {value!r}.")
-    return value

@@ -15,11 +15,16 @@ the gate compares a pair with other pairs (prompt and both responses), not with 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+
+from django import forms
 
 from synth.models import Candidate, Domain, SeedTask, Teacher
 from synth.quality.exact import content_hash
 from synth.teachers.base import Schema
-from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance, option_error
+from synth.teachers.dispatch import Call
+from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
+from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "preference/1"
 CONTRASTS = ("temperature", "teacher", "flawed")
@@ -92,31 +97,46 @@ def ranked(first: str, second: str, *, swapped: bool, preferred: str) -> tuple[s
     return None
 
 
-def contrast_of(options: dict) -> str:
-    contrast = options.get("contrast", "temperature")
-    if contrast not in CONTRASTS:
-        raise option_error(
-            f"Choose how the two responses differ: one of {', '.join(CONTRASTS)}, not {contrast!r}."
-        )
-    if contrast == "teacher":
-        name = options.get("other_teacher")
-        if not name or not Teacher.objects.filter(name=name).exists():
+@dataclass(frozen=True)
+class PreferenceOptions(TechniqueOptions):
+    contrast: str = option(
+        "temperature",
+        forms.ChoiceField(
+            choices=[("", "---------"), *((c, c) for c in CONTRASTS)],
+            required=False,
+            help_text="Preference pairs: two temperatures, two teachers, or a deliberately flawed answer.",
+        ),
+    )
+    other_teacher: str = option(  # by name
+        "",
+        forms.ModelChoiceField(
+            queryset=Teacher.objects.all(), required=False, help_text="Preference pairs: the second teacher."
+        ),
+        stored=lambda teacher: teacher.name,
+    )
+
+    def __post_init__(self) -> None:
+        if self.contrast not in CONTRASTS:
+            raise option_error(
+                f"Choose how the two responses differ: one of {', '.join(CONTRASTS)}, not {self.contrast!r}."
+            )
+        if self.contrast == "teacher" and (
+            not self.other_teacher or not Teacher.objects.filter(name=self.other_teacher).exists()
+        ):
             raise option_error("Name the second teacher (other_teacher) for teacher-versus-teacher pairs.")
-    return contrast
 
 
 class PreferencePairs(Technique):
     name = "preference"
     label = "Preference pairs"
+    order = 50
     calls_per_record = 3.0
     batch_size = 1  # one prompt per step (see _prompts); steps run concurrently
-
-    @classmethod
-    def check_options(cls, options: dict, *, domains: list) -> None:
-        contrast_of(options)
+    Options = PreferenceOptions
+    options: PreferenceOptions
 
     def step(self, number: int, *, want: int) -> Step:
-        contrast = contrast_of(self.run.options)
+        contrast = self.options.contrast
         rng = random.Random(f"{self.run.pk}:{self.chunk_index}:{number}")
         prompts = self._prompts(number)
         if not prompts:
@@ -124,6 +144,7 @@ class PreferencePairs(Technique):
         calls = []
         for index, (_domain, instruction, task_input) in enumerate(prompts):
             user = answer_prompt(instruction, task_input)
+            asked = {"task": "answer", "instruction": instruction, "input": task_input}
             first = self.call(
                 number,
                 f"first:{index}",
@@ -132,6 +153,7 @@ class PreferencePairs(Technique):
                 schema=OUTPUT_SCHEMA,
                 template=PROMPT_VERSION,
                 temperature=LOW if contrast == "temperature" else None,
+                context=asked,
             )
             if contrast == "temperature":
                 second = self.call(
@@ -142,6 +164,7 @@ class PreferencePairs(Technique):
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
                     temperature=HIGH,
+                    context=asked,
                 )
             elif contrast == "teacher":
                 second = self.call(
@@ -151,7 +174,8 @@ class PreferencePairs(Technique):
                     user=user,
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
-                    teacher=self.run.options["other_teacher"],
+                    teacher=self.options.other_teacher,
+                    context=asked,
                 )
             else:
                 second = self.call(
@@ -161,6 +185,7 @@ class PreferencePairs(Technique):
                     user=flawed_prompt(instruction, task_input),
                     schema=OUTPUT_SCHEMA,
                     template=PROMPT_VERSION,
+                    context={**asked, "flawed": True},
                 )
             calls += [first, second]
         replies = yield calls
@@ -174,15 +199,7 @@ class PreferencePairs(Technique):
             if a and b and a != b:
                 pairs.append((domain, instruction, task_input, first, second, a, b, rng.random() < 0.5))
         verdicts = yield [
-            self.call(
-                number,
-                f"judge:{index}",
-                system=JUDGE_SYSTEM,
-                user=judge_prompt(instruction, task_input, *((b, a) if swapped else (a, b))),
-                schema=JUDGEMENT_SCHEMA,
-                template=PROMPT_VERSION,
-                temperature=0.0,
-            )
+            self._judge_call(number, index, instruction, task_input, *((b, a) if swapped else (a, b)))
             for index, (_d, instruction, task_input, _f, _s, a, b, swapped) in enumerate(pairs)
         ]
         drafts = []
@@ -219,6 +236,27 @@ class PreferencePairs(Technique):
                 )
             )
         return StepResult(drafts=drafts)
+
+    def _judge_call(
+        self, number: int, index: int, instruction: str, task_input: str, answer_a: str, answer_b: str
+    ) -> Call:
+        """The judge is shown the two answers as A and B (in the order drawn for the pair)."""
+        return self.call(
+            number,
+            f"judge:{index}",
+            system=JUDGE_SYSTEM,
+            user=judge_prompt(instruction, task_input, answer_a, answer_b),
+            schema=JUDGEMENT_SCHEMA,
+            template=PROMPT_VERSION,
+            temperature=0.0,
+            context={
+                "task": "judge",
+                "instruction": instruction,
+                "input": task_input,
+                "answer_a": answer_a,
+                "answer_b": answer_b,
+            },
+        )
 
     def _pool(self) -> list[tuple[Domain | None, str, str]]:
         """Prompts to pair, each once: active seed tasks, then kept (non-pair) candidates of earlier

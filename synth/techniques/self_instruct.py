@@ -10,7 +10,8 @@ from synth.knowledge import icd10
 from synth.models import Candidate, Domain, SeedTask
 from synth.quality.novelty import SELF_INSTRUCT_THRESHOLD, NoveltyPool
 from synth.teachers.base import Schema
-from synth.techniques.base import Discard, Draft, Step, StepResult, Technique, call_provenance, option_error
+from synth.techniques.base import Discard, Draft, Step, StepResult, Technique, call_provenance
+from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "self_instruct/2"
 # The paper prompts with 6 human-written and 2 machine-generated tasks; our seed pools are smaller.
@@ -97,12 +98,17 @@ def output_prompt(instruction: str, task_input: str) -> str:
     )
 
 
-def novelty_threshold(options: dict) -> float:
-    """The run's ROUGE-L threshold (option `rouge_l_threshold`), the paper's 0.7 by default."""
-    value = options.get("rouge_l_threshold", SELF_INSTRUCT_THRESHOLD)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise option_error(f"The ROUGE-L threshold must be a number above 0 and at most 1, not {value!r}.")
-    return float(value)
+@dataclass(frozen=True)
+class SelfInstructOptions(TechniqueOptions):
+    # Not on the launch form (`generate --option rouge_l_threshold=0.8`).
+    rouge_l_threshold: float = option(SELF_INSTRUCT_THRESHOLD)  # the paper's 0.7
+
+    def __post_init__(self) -> None:
+        value = self.rouge_l_threshold
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise option_error(
+                f"The ROUGE-L threshold must be a number above 0 and at most 1, not {value!r}."
+            )
 
 
 def screen_instruction(instruction: str, pool: NoveltyPool, *, threshold: float) -> Discard | None:
@@ -124,15 +130,14 @@ def screen_instruction(instruction: str, pool: NoveltyPool, *, threshold: float)
 class SelfInstruct(Technique):
     name = "self_instruct"
     label = "Self-Instruct"
+    order = 10
+    Options = SelfInstructOptions
+    options: SelfInstructOptions
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.threshold = novelty_threshold(self.run.options)
+        self.threshold = float(self.options.rouge_l_threshold)
         self._pool: NoveltyPool | None = None
-
-    @classmethod
-    def check_options(cls, options: dict, *, domains: list) -> None:
-        novelty_threshold(options)
 
     @property
     def pool(self) -> NoveltyPool:
@@ -150,7 +155,8 @@ class SelfInstruct(Technique):
         examples = self._examples(domain, rng)
 
         # Ask for more than needed: some new tasks will fall to the filters below.
-        prompt = tasks_prompt(domain, examples, max(want, self.batch_size))
+        asked = max(want, self.batch_size)
+        prompt = tasks_prompt(domain, examples, asked)
         [tasks] = yield [
             self.call(
                 number,
@@ -161,6 +167,11 @@ class SelfInstruct(Technique):
                 template=PROMPT_VERSION,
                 seed=rng.randrange(2**31),
                 by_slot=True,
+                context={
+                    "task": "tasks",
+                    "count": asked,
+                    "icd10_chapter": domain.icd10_chapter if domain else "",
+                },
             )
         ]
         if not tasks.ok:
@@ -186,6 +197,7 @@ class SelfInstruct(Technique):
                 user=output_prompt(instruction, task_input),
                 schema=OUTPUT_SCHEMA,
                 template=PROMPT_VERSION,
+                context={"task": "answer", "instruction": instruction, "input": task_input},
             )
             for instruction, task_input in accepted
         ]
