@@ -236,6 +236,7 @@ class SdkTeacher(TeacherProvider):
         )
 
     def _answer(self, response: Any, *, schema: Schema | None, latency_ms: int) -> Completion:
+        """The reply as a Completion; if it is unusable, a TeacherError that carries its tokens."""
         try:
             return self._completion(response, schema=schema, latency_ms=latency_ms)
         except TeacherError as unusable:
