@@ -31,13 +31,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from synth.models import GenerationRun, ProviderBatch, RunChunk, Teacher, TeacherCall
-from synth.teachers import TeacherError, client_for
+from synth.teachers import PROVIDERS, TeacherError, client_for
 from synth.teachers.base import BatchRequest, BatchResult, BatchState, Schema
 from synth.teachers.dispatch import Call
 
 logger = logging.getLogger(__name__)
 
-BATCH_PROVIDERS = frozenset({Teacher.Provider.OPENAI, Teacher.Provider.ANTHROPIC})
+BATCH_PROVIDERS = frozenset(name for name, provider in PROVIDERS.items() if provider.batch_api)
 # Both providers bill batch requests at half their live price.
 BATCH_PRICE_FACTOR = Decimal("0.5")
 

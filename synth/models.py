@@ -70,16 +70,25 @@ class SeedTask(models.Model):
         return self.instruction[:80]
 
 
+def teacher_providers() -> list[tuple[str, str]]:
+    """The registered teacher providers (synth/teachers/): a callable, so adding one needs no migration."""
+    from synth.teachers import provider_choices
+
+    return provider_choices()
+
+
 class Teacher(models.Model):
     """A configured teacher model. The API key is never stored: only the name of its variable."""
 
     class Provider(models.TextChoices):
+        """The built-in providers, for code that names one; the choices are every registered provider."""
+
         OFFLINE = "offline", "Offline (built in, no language model)"
         OPENAI = "openai", "OpenAI or OpenAI-compatible"
         ANTHROPIC = "anthropic", "Anthropic"
 
     name = models.CharField(max_length=100, unique=True)
-    provider = models.CharField(max_length=20, choices=Provider, default=Provider.OFFLINE)
+    provider = models.CharField(max_length=20, choices=teacher_providers, default=Provider.OFFLINE)
     model = models.CharField(
         max_length=200, blank=True, help_text="e.g. gpt-4.1, claude-sonnet-4-5, llama3.1"
     )
@@ -236,7 +245,7 @@ class Candidate(models.Model):
     held_back = models.BooleanField(default=False)
     filter_reason = models.CharField(max_length=50, blank=True)
     content_hash = models.CharField(max_length=64, db_index=True)
-    teacher_provider = models.CharField(max_length=20, choices=Teacher.Provider)
+    teacher_provider = models.CharField(max_length=20, choices=teacher_providers)
     teacher_model = models.CharField(max_length=200)
     # Prompt template and version, rendered prompt, raw reply, tokens, latency.
     provenance = models.JSONField(default=dict)
@@ -400,7 +409,7 @@ class TeacherCall(models.Model):
     run = models.ForeignKey(GenerationRun, null=True, on_delete=models.CASCADE, related_name="calls")
     key = models.CharField(max_length=200, help_text="Names the call within its run, for resuming.")
     attempt = models.PositiveIntegerField(default=1)
-    provider = models.CharField(max_length=20, choices=Teacher.Provider)
+    provider = models.CharField(max_length=20, choices=teacher_providers)
     model = models.CharField(max_length=200)
     template = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=Status)

@@ -1,4 +1,4 @@
-"""Teacher providers behind one interface; `client_for` builds the client a Teacher row describes."""
+"""Teacher providers, one module each, registered by name; `client_for` builds the client a Teacher row describes."""
 
 from __future__ import annotations
 
@@ -7,44 +7,34 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from synth.teachers.base import TeacherClient, TeacherError
-from synth.teachers.endpoint import UnsafeEndpoint, check_endpoint
+from synth.teachers.base import PROVIDERS, TeacherClient, TeacherError, TeacherProvider
 from synth.teachers.redact import redact_key
+
+# Importing a provider's module registers it (TeacherProvider.__init_subclass__); the admin offers the
+# providers in this order.
+# isort: off
+from synth.teachers.offline import OfflineTeacher
+from synth.teachers.openai_provider import OpenAITeacher
+from synth.teachers.anthropic_provider import AnthropicTeacher
+# isort: on
 
 if TYPE_CHECKING:
     from synth.models import Teacher
 
 
-@sensitive_variables()  # holds the key: no debug page may show this frame's variables
-def _api_key(teacher: Teacher) -> str:
-    key = settings.TEACHER_API_KEYS.get(teacher.api_key_env) if teacher.api_key_env else None
-    if not key:
-        raise TeacherError(
-            f"Teacher '{teacher.name}' needs an API key: set the environment variable "
-            f"{teacher.api_key_env or '<NAME>_API_KEY'} for the web server and the workers.",
-            permanent=True,
-        )
-    return key
-
-
-def _check_base_url(teacher: Teacher) -> None:
-    """Checked on every use, not only when saved: what a host name resolves to can change."""
-    if teacher.base_url:
-        try:
-            check_endpoint(teacher.base_url)
-        except UnsafeEndpoint as error:
-            raise TeacherError(
-                f"Teacher '{teacher.name}': {error}", permanent=True, reason="unsafe_endpoint"
-            ) from None
+def provider_choices() -> list[tuple[str, str]]:
+    """Teacher.provider's choices: every registered provider (a callable, so adding one needs no migration)."""
+    return [(name, provider.label) for name, provider in PROVIDERS.items()]
 
 
 @sensitive_variables()
 def client_for(teacher: Teacher) -> TeacherClient:
     """The teacher's client; a TeacherError (permanent, with its reason) if it cannot be built."""
-    if teacher.provider != "offline":
-        _check_base_url(teacher)
+    provider = PROVIDERS.get(teacher.provider)
+    if provider is None:
+        raise TeacherError(f"Unknown teacher provider '{teacher.provider}'.", permanent=True)
     try:
-        return _build(teacher)
+        return provider.for_teacher(teacher)
     except TeacherError:
         raise
     except Exception as error:  # e.g. the SDK refusing a URL saved before it was checked at save time
@@ -58,35 +48,14 @@ def client_for(teacher: Teacher) -> TeacherClient:
         ) from None
 
 
-@sensitive_variables()
-def _build(teacher: Teacher) -> TeacherClient:
-    if teacher.provider == "offline":
-        from synth.teachers.offline import OfflineTeacher
-
-        return OfflineTeacher(teacher.model)
-    if teacher.provider == "openai":
-        from synth.teachers.openai_provider import OpenAITeacher
-
-        return OpenAITeacher(
-            model=teacher.model,
-            api_key=_api_key(teacher),
-            base_url=teacher.base_url or None,
-            temperature=teacher.temperature,
-            max_tokens=teacher.max_tokens,
-            timeout=teacher.timeout_seconds,
-        )
-    if teacher.provider == "anthropic":
-        from synth.teachers.anthropic_provider import AnthropicTeacher
-
-        return AnthropicTeacher(
-            model=teacher.model,
-            api_key=_api_key(teacher),
-            base_url=teacher.base_url or None,
-            temperature=teacher.temperature,
-            max_tokens=teacher.max_tokens,
-            timeout=teacher.timeout_seconds,
-        )
-    raise TeacherError(f"Unknown teacher provider '{teacher.provider}'.", permanent=True)
-
-
-__all__ = ["TeacherClient", "TeacherError", "client_for"]
+__all__ = [
+    "PROVIDERS",
+    "AnthropicTeacher",
+    "OfflineTeacher",
+    "OpenAITeacher",
+    "TeacherClient",
+    "TeacherError",
+    "TeacherProvider",
+    "client_for",
+    "provider_choices",
+]

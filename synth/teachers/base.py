@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from synth.models import Teacher
 
 
 class TeacherError(Exception):
@@ -79,6 +82,34 @@ class TeacherClient(Protocol):
         max_tokens: int | None = None,
         seed: int | None = None,
     ) -> Completion: ...
+
+
+PROVIDERS: dict[str, type[TeacherProvider]] = {}  # by name; synth/teachers/__init__.py imports them all
+
+
+class TeacherProvider:
+    """A kind of teacher (`Teacher.provider`), one module each: a subclass registers under its `provider`.
+
+    Subclasses implement TeacherClient; those whose `batch_api` is true implement BatchingTeacher too.
+    """
+
+    provider: ClassVar[str]  # the name stored in Teacher.provider
+    label: ClassVar[str]  # how the admin offers it
+    batch_api: ClassVar[bool] = False  # runs may go through the provider's batch API (synth/batches.py)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "provider" not in cls.__dict__:  # a base that providers share (synth/teachers/sdk_provider.py)
+            return
+        registered = PROVIDERS.setdefault(cls.provider, cls)
+        if registered.__qualname__ != cls.__qualname__ or registered.__module__ != cls.__module__:
+            raise TypeError(f"Two teacher providers are named '{cls.provider}': {registered} and {cls}.")
+        PROVIDERS[cls.provider] = cls  # the same class again, e.g. its module reloaded
+
+    @classmethod
+    def for_teacher(cls, teacher: Teacher) -> TeacherClient:
+        """The client a Teacher row describes; a TeacherError (permanent) if it cannot be built."""
+        return cls(teacher.model)
 
 
 def parse_json_reply(text: str, schema: Schema) -> Any:

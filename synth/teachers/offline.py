@@ -24,7 +24,15 @@ from functools import cache, partial
 from typing import Any
 
 from synth.knowledge import icd10
-from synth.teachers.base import Completion, Message, Schema, TeacherError, Usage, parse_json_reply
+from synth.teachers.base import (
+    Completion,
+    Message,
+    Schema,
+    TeacherError,
+    TeacherProvider,
+    Usage,
+    parse_json_reply,
+)
 
 MODEL_NAME = "offline-icd10-v1"
 _LOCK = threading.Lock()
@@ -218,8 +226,9 @@ def active_facts() -> tuple[Fact, ...]:
     )
 
 
-class OfflineTeacher:
+class OfflineTeacher(TeacherProvider):
     provider = "offline"
+    label = "Offline (built in, no language model)"
 
     def __init__(self, model: str = MODEL_NAME, *, facts: tuple[Fact, ...] | None = None) -> None:
         self.model = model or MODEL_NAME
