@@ -22,7 +22,6 @@ import shutil
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from operator import itemgetter
 from pathlib import Path
 
@@ -31,7 +30,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import leases
 from review.agreement_report import agreement_report, domain_alphas
+from review.exports.background import WORKER_LOST, export_lease, tasks
 from review.exports.base import FORMATS, ExportFormat
 from review.exports.card import dataset_card
 from review.exports.last_gate import WITHHELD, withheld_summary
@@ -70,19 +71,10 @@ def request_export(*, created_by, **options) -> Export:
 
 
 def _enqueue_build(export_id: int) -> None:
-    from review.tasks import build_export_task, watch_export
-
-    build_export_task.enqueue(export_id)
-    if watch_export.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
-        watch_export.using(run_after=timezone.now() + _lease() + _grace()).enqueue(export_id)
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=django_settings.EXPORT_LEASE_SECONDS)
-
-
-def _grace() -> timedelta:
-    return timedelta(seconds=django_settings.WATCHDOG_GRACE_SECONDS)
+    queued = tasks()
+    queued.build.enqueue(export_id)
+    if queued.watch.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
+        queued.watch.using(run_after=leases.next_watch_at(None, length=export_lease())).enqueue(export_id)
 
 
 def export_folder(export: Export) -> Path:
@@ -241,13 +233,15 @@ def failure_message(error: BaseException, folder: Path, *, setting: str = "EXPOR
 
 def _claim(export: Export, destination: Path | None) -> int | None:
     """Take the export for a new build attempt: queued, or running under a lease that ran out."""
-    now = timezone.now()
-    claimable = Export.objects.filter(pk=export.pk).filter(
-        Q(status=Export.Status.QUEUED) | Q(status=Export.Status.RUNNING, lease_until__lt=now)
-    )
     changes = {"file_name": str(destination)} if destination else {}
-    if not claimable.update(
-        status=Export.Status.RUNNING, lease_until=now + _lease(), attempts=F("attempts") + 1, **changes
+    if not leases.claim(
+        Export.objects.filter(pk=export.pk),
+        length=export_lease(),
+        free=Q(status=Export.Status.QUEUED),
+        held=Q(status=Export.Status.RUNNING),
+        status=Export.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        **changes,
     ):
         return None
     return Export.objects.values_list("attempts", flat=True).get(pk=export.pk)
@@ -255,9 +249,8 @@ def _claim(export: Export, destination: Path | None) -> int | None:
 
 def _renew(export: Export, attempt: int, **progress: int) -> None:
     """Extend this attempt's lease (with its progress); stop if another attempt has taken over."""
-    if not Export.objects.filter(pk=export.pk, attempts=attempt, status=Export.Status.RUNNING).update(
-        lease_until=timezone.now() + _lease(), **progress
-    ):
+    held = Export.objects.filter(pk=export.pk, attempts=attempt, status=Export.Status.RUNNING)
+    if not leases.renew(held, length=export_lease(), **progress):
         raise LeaseLost
 
 
@@ -384,16 +377,15 @@ def resume_stalled_exports(*, export: Export | None = None) -> list[Export]:
 
     An export the `export` command was building is marked failed instead: the command's own process
     died, and whoever ran it reruns it (its folder may not even be on this machine)."""
-    from review.tasks import build_export_task
-
     now = timezone.now()
-    stalled = Export.objects.filter(status=Export.Status.RUNNING, lease_until__lt=now)
+    stalled = leases.stalled(Export.objects.filter(status=Export.Status.RUNNING), now=now)
     if export is not None:
         stalled = stalled.filter(pk=export.pk)
     resumed = []
     for candidate in stalled:
-        still_stalled = Export.objects.filter(
-            pk=candidate.pk, status=Export.Status.RUNNING, lease_until__lt=now, attempts=candidate.attempts
+        still_stalled = leases.stalled(
+            Export.objects.filter(pk=candidate.pk, status=Export.Status.RUNNING, attempts=candidate.attempts),
+            now=now,
         )
         if candidate.file_name and os.path.isabs(candidate.file_name):
             still_stalled.update(
@@ -405,37 +397,24 @@ def resume_stalled_exports(*, export: Export | None = None) -> list[Export]:
             continue
         if not still_stalled.update(status=Export.Status.QUEUED, lease_until=None):
             continue
-        _close_lost_tasks(candidate.pk, now)
-        build_export_task.enqueue(candidate.pk)
+        leases.close_lost_tasks(
+            tasks().build,
+            [candidate.pk],
+            exception_path=WORKER_LOST,
+            reason="The worker building this export stopped renewing its lease; the export was queued again.",
+            now=now,
+        )
+        tasks().build.enqueue(candidate.pk)
         resumed.append(candidate)
     return resumed
-
-
-def _close_lost_tasks(export_id: int, now) -> None:
-    """django-tasks-db leaves a killed worker's task RUNNING for ever: close it, saying why."""
-    from django_tasks_db.models import DBTaskResult
-
-    from review.tasks import build_export_task
-
-    for result in DBTaskResult.objects.filter(task_path=build_export_task.module_path, status="RUNNING"):
-        if result.args_kwargs.get("args") == [export_id]:
-            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
-                status="FAILED",
-                finished_at=now,
-                exception_class_path="review.exports.build.WorkerLost",
-                traceback="The worker building this export stopped renewing its lease; the export was queued again.",
-            )
 
 
 def next_watch_at(export: Export):
     """When the export's watchdog should look again: just after its lease can run out (a queued export
     taken from now on holds one to at least now + the lease), so a lost worker's export is queued again
     within its lease plus the grace, whenever it died."""
-    now = timezone.now()
-    due = now + _lease()
-    if export.status == Export.Status.RUNNING and export.lease_until:
-        due = min(export.lease_until, due)
-    return max(due, now) + _grace()
+    running = export.status == Export.Status.RUNNING and export.lease_until
+    return leases.next_watch_at(export.lease_until if running else None, length=export_lease())
 
 
 def watch_active_export(export_id: int):
@@ -454,35 +433,29 @@ def watch_active_export(export_id: int):
 def _queue_lost_builds(exports: list[Export]) -> list[Export]:
     """Queued exports whose build task was lost get a new one: the database went away as it was queued
     or taken, or its worker died before it could claim the export (a build claims it at once)."""
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    from review.tasks import build_export_task
-
+    build = tasks().build
     now = timezone.now()
     # Queued a moment ago: the `export` command is about to build it itself; left alone.
-    queued = {e.pk: e for e in exports if e.status == Export.Status.QUEUED and e.created_at < now - _grace()}
-    if not queued or not isinstance(build_export_task.get_backend(), DatabaseBackend):
+    queued = {
+        e.pk: e
+        for e in exports
+        if e.status == Export.Status.QUEUED and e.created_at < now - leases.watchdog_grace()
+    }
+    if not queued or not leases.keeps_task_rows(build):
         return []
-    live = set()
-    for result in DBTaskResult.objects.filter(
-        task_path=build_export_task.module_path, status__in=["READY", "RUNNING"]
-    ):
-        export_id = (result.args_kwargs.get("args") or [None])[0]
-        if export_id not in queued:
-            continue
-        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
-            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
-                status="FAILED",
-                finished_at=now,
-                exception_class_path="review.exports.build.WorkerLost",
-                traceback="The worker running this build stopped before it took the export; it was queued again.",
+    rows = leases.task_rows(build, lost_after=export_lease(), now=now)
+    for args, result_id in rows.lost:
+        if args[:1] and args[0] in queued:
+            leases.close_lost_task(
+                result_id,
+                exception_path=WORKER_LOST,
+                reason="The worker running this build stopped before it took the export; it was queued again.",
+                now=now,
             )
-        else:
-            live.add(export_id)
+    live = {args[0] for args in rows.live if args}
     requeued = [export for pk, export in queued.items() if pk not in live]
     for export in requeued:
-        build_export_task.enqueue(export.pk)
+        build.enqueue(export.pk)
     return requeued
 
 
@@ -490,32 +463,24 @@ def look_after_active_exports() -> list[Export]:
     """When a worker starts, or the database is back after an outage: queue again now the exports whose
     lease ran out, build the queued ones whose task was lost, and give every active export whose
     watchdog task was lost a new one."""
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    from review.tasks import watch_export
-
+    watch = tasks().watch
     resumed = resume_stalled_exports()
-    if not isinstance(watch_export.get_backend(), DatabaseBackend):
+    if not leases.keeps_task_rows(watch):
         return resumed
     active = list(Export.objects.filter(status__in=[Export.Status.QUEUED, Export.Status.RUNNING]))
     resumed += _queue_lost_builds(active)
     now = timezone.now()
-    watched = set()
-    for result in DBTaskResult.objects.filter(
-        task_path=watch_export.module_path, status__in=["READY", "RUNNING"]
-    ):
-        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
-            # A watchdog pass takes moments; one running for a whole lease lost its worker.
-            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
-                status="FAILED",
-                finished_at=now,
-                exception_class_path="review.exports.build.WorkerLost",
-                traceback="The worker running this watchdog pass stopped; a new pass was queued.",
-            )
-        else:
-            watched.update((result.args_kwargs.get("args") or [])[:1])
+    rows = leases.task_rows(watch, lost_after=export_lease(), now=now)
+    for _args, result_id in rows.lost:
+        # A watchdog pass takes moments; one running for a whole lease lost its worker.
+        leases.close_lost_task(
+            result_id,
+            exception_path=WORKER_LOST,
+            reason="The worker running this watchdog pass stopped; a new pass was queued.",
+            now=now,
+        )
+    watched = {args[0] for args in rows.live if args}
     for export in active:
         if export.pk not in watched:
-            watch_export.using(run_after=next_watch_at(export)).enqueue(export.pk)
+            watch.using(run_after=next_watch_at(export)).enqueue(export.pk)
     return resumed
