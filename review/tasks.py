@@ -3,7 +3,8 @@
 from django.tasks import task
 
 from review.exports import background
-from review.exports.build import build_export, watch_active_export
+from review.exports.build import build_export
+from review.exports.watchdog import watch_active_export
 from review.models import Export
 
 
