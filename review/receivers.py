@@ -15,7 +15,7 @@ def sample_completed_run(sender, *, run, **kwargs) -> None:
 
 @receiver(worker_ready, dispatch_uid="look_after_active_exports")
 def look_after_active_exports(sender, **kwargs) -> None:
-    from review.exports.build import look_after_active_exports
+    from review.exports.watchdog import look_after_active_exports
 
     look_after_active_exports()
 

@@ -2,7 +2,9 @@
 
 from django.tasks import task
 
-from review.exports.build import build_export, watch_active_export
+from review.exports import background
+from review.exports.build import build_export
+from review.exports.watchdog import watch_active_export
 from review.models import Export
 
 
@@ -19,3 +21,8 @@ def watch_export(export_id: int) -> None:
     django-tasks-db neither retries tasks nor notices a killed worker, so this is the sweeper."""
     if (next_pass := watch_active_export(export_id)) is not None:
         watch_export.using(run_after=next_pass).enqueue(export_id)
+
+
+def register() -> None:
+    """Hand these tasks to the export services that queue them (called when the app is ready)."""
+    background.register(background.ExportTasks(build=build_export_task, watch=watch_export))

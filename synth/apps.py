@@ -8,11 +8,13 @@ class SynthConfig(AppConfig):
     def ready(self) -> None:
         from synth import audit  # noqa: F401  (logins and logouts in the audit trail)
         from synth.signals import worker_ready
+        from synth.tasks import register as register_tasks
 
+        register_tasks()  # the generation services queue these tasks without importing them
         worker_ready.connect(_look_after_active_runs, dispatch_uid="look_after_active_runs")
 
 
 def _look_after_active_runs(sender, **kwargs) -> None:
-    from synth.generation import look_after_active_runs
+    from synth.generation.watchdog import look_after_active_runs
 
     look_after_active_runs()

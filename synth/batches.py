@@ -1,6 +1,6 @@
 """Runs through the providers' batch APIs (OpenAI Batch, Anthropic Message Batches): half price, slower.
 
-A chunk of a batch-mode run is driven as a live one (synth/generation.py), except that the calls it
+A chunk of a batch-mode run is driven as a live one (synth/generation/), except that the calls it
 needs are not sent one by one: once every step of the chunk waits for answers, they are sent as one
 provider batch per teacher (`open_batches`) and the chunk waits. A background task (`check_batch`,
 synth/tasks.py) submits the batch, then polls it with a growing interval, re-enqueueing itself; when
@@ -27,9 +27,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from core import leases
+from synth.background import WORKER_LOST, run_lease, tasks
 from synth.models import GenerationRun, ProviderBatch, RunChunk, Teacher, TeacherCall
 from synth.teachers import PROVIDERS, TeacherError, client_for
 from synth.teachers.base import BatchRequest, BatchResult, BatchState, Schema
@@ -74,17 +76,12 @@ def _delay_after(polls: int) -> float:
     return min(float(settings.BATCH_POLL_MAX_SECONDS), _first_delay() * 1.5**polls)
 
 
-def _claim_lease() -> timedelta:
-    return timedelta(seconds=settings.GENERATION_LEASE_SECONDS)
-
-
 # Opening: called by the chunk's driver once all its steps wait for answers ---------------------------
 
 
 def open_batches(*, chunk: RunChunk, calls: dict[Teacher, list[Call]]) -> list[ProviderBatch]:
     """Record the chunk's pending calls as one batch per teacher, and park the chunk until collected."""
-    from synth.tasks import check_batch
-
+    check_batch = tasks().check_batch
     now = timezone.now()
     with transaction.atomic():
         batches = []
@@ -129,12 +126,16 @@ def advance_batch(batch_id: int) -> float | None:
     """Take the batch's next step; the seconds until it should be looked at again, or None when done.
 
     Claimed like a chunk: a task finding the batch not yet due (another task holds it, or it was
-    checked a moment ago) does nothing, so duplicated or resumed tasks never submit or collect twice."""
+    checked a moment ago) does nothing, so duplicated or resumed tasks never submit or collect twice.
+    Its next check is its lease: the time the batch falls due holds it until then."""
     now = timezone.now()
-    claimed = ProviderBatch.objects.filter(
-        pk=batch_id, status__in=ProviderBatch.OPEN_STATUSES, next_check_at__lte=now
-    ).update(next_check_at=now + _claim_lease())
-    if not claimed:
+    if not leases.claim(
+        ProviderBatch.objects.filter(pk=batch_id, status__in=ProviderBatch.OPEN_STATUSES),
+        length=run_lease(),
+        free=Q(next_check_at__lte=now),
+        lease="next_check_at",
+        now=now,
+    ):
         return None
     batch = ProviderBatch.objects.select_related("run", "teacher", "chunk").get(pk=batch_id)
     if not batch.run.is_active:
@@ -232,8 +233,7 @@ def _schema(request: dict) -> Schema | None:
 
 def collect(batch: ProviderBatch, *, state: BatchState, results: dict[str, BatchResult]) -> int:
     """Record each request's result as a call, once, and hand the chunk back; the calls recorded."""
-    from synth.tasks import run_generation
-
+    run_chunk = tasks().run_chunk
     teacher = batch.teacher
     with transaction.atomic():
         locked = ProviderBatch.objects.select_for_update().get(pk=batch.pk)
@@ -280,7 +280,7 @@ def collect(batch: ProviderBatch, *, state: BatchState, results: dict[str, Batch
                 status=RunChunk.Status.RUNNING, lease_until=timezone.now() - timedelta(seconds=1)
             )
             index = batch.chunk.index
-            transaction.on_commit(lambda: run_generation.enqueue(batch.run_id, index))
+            transaction.on_commit(lambda: run_chunk.enqueue(batch.run_id, index))
     return len(rows)
 
 
@@ -361,31 +361,25 @@ def _fail(batch: ProviderBatch, message: str) -> None:
 
 def sweep_batches(run: GenerationRun) -> list[ProviderBatch]:
     """Re-enqueue the check of batches long overdue: the worker that held them died."""
-    from django_tasks_db.models import DBTaskResult
-
-    from synth.tasks import check_batch
-
+    check_batch = tasks().check_batch
     now = timezone.now()
     overdue = list(
-        ProviderBatch.objects.filter(
-            run=run,
-            status__in=ProviderBatch.OPEN_STATUSES,
-            next_check_at__lt=now - _claim_lease(),
+        leases.stalled(
+            ProviderBatch.objects.filter(run=run, status__in=ProviderBatch.OPEN_STATUSES),
+            lease="next_check_at",
+            now=now,
+            overdue=run_lease(),
         )
     )
     for batch in overdue:
-        # The dead worker's task row would stay RUNNING for ever (django-tasks-db does not notice):
-        # close it, saying why, so the task list tells the truth.
-        for result in DBTaskResult.objects.filter(
-            task_path=check_batch.module_path, status="RUNNING", started_at__lt=now - _claim_lease()
-        ):
-            if result.args_kwargs.get("args") == [batch.pk]:
-                DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
-                    status="FAILED",
-                    finished_at=now,
-                    exception_class_path="synth.generation.WorkerLost",
-                    traceback="The worker checking this batch stopped; the check was queued again.",
-                )
+        leases.close_lost_tasks(
+            check_batch,
+            [batch.pk],
+            started_before=now - run_lease(),
+            exception_path=WORKER_LOST,
+            reason="The worker checking this batch stopped; the check was queued again.",
+            now=now,
+        )
         check_batch.enqueue(batch.pk)
     return overdue
 

@@ -5,8 +5,10 @@ from datetime import timedelta
 from django.tasks import task
 from django.utils import timezone
 
+from synth import background
 from synth.batches import advance_batch, cancel_run_batches
-from synth.generation import execute_chunk, watch_active_run
+from synth.generation.chunks import execute_chunk
+from synth.generation.watchdog import watch_active_run
 
 
 @task()
@@ -37,3 +39,15 @@ def check_batch(batch_id: int) -> None:
 def cancel_batches(run_id: int) -> None:
     """A cancelled run's provider batches are cancelled at the provider too."""
     cancel_run_batches(run_id)
+
+
+def register() -> None:
+    """Hand these tasks to the generation services that queue them (called when the app is ready)."""
+    background.register(
+        background.GenerationTasks(
+            run_chunk=run_generation,
+            watch_run=watch_run,
+            check_batch=check_batch,
+            cancel_batches=cancel_batches,
+        )
+    )

@@ -5,8 +5,8 @@ with a manifest.json holding counts, settings, each file's SHA-256 and the snaps
 ready in the same transaction. Nothing else is ever served: the download views serve ready exports only.
 
 A worker killed mid-export (kill -9, a lost machine) leaves the export RUNNING with a lease that stops
-being renewed; `watch_export` (a task re-enqueued while the export is active) and the `resume_exports`
-command queue it again, and a new attempt builds it from the start. Each build claims the export with
+being renewed; the export's watchdog (review/exports/watchdog.py) queues it again, and a new attempt
+builds it from the start. Each build claims the export with
 a new attempt number and renews its lease only while that number is still the export's, so a worker
 that was merely slow finds out at its next page and stops: one complete export, never two.
 """
@@ -22,7 +22,6 @@ import shutil
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from operator import itemgetter
 from pathlib import Path
 
@@ -31,7 +30,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import leases
 from review.agreement_report import agreement_report, domain_alphas
+from review.exports.background import export_lease, tasks
 from review.exports.base import FORMATS, ExportFormat
 from review.exports.card import dataset_card
 from review.exports.last_gate import WITHHELD, withheld_summary
@@ -70,19 +71,10 @@ def request_export(*, created_by, **options) -> Export:
 
 
 def _enqueue_build(export_id: int) -> None:
-    from review.tasks import build_export_task, watch_export
-
-    build_export_task.enqueue(export_id)
-    if watch_export.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
-        watch_export.using(run_after=timezone.now() + _lease() + _grace()).enqueue(export_id)
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=django_settings.EXPORT_LEASE_SECONDS)
-
-
-def _grace() -> timedelta:
-    return timedelta(seconds=django_settings.WATCHDOG_GRACE_SECONDS)
+    queued = tasks()
+    queued.build.enqueue(export_id)
+    if queued.watch.get_backend().supports_defer:  # the immediate backend (tests) cannot wait
+        queued.watch.using(run_after=leases.next_watch_at(None, length=export_lease())).enqueue(export_id)
 
 
 def export_folder(export: Export) -> Path:
@@ -241,13 +233,15 @@ def failure_message(error: BaseException, folder: Path, *, setting: str = "EXPOR
 
 def _claim(export: Export, destination: Path | None) -> int | None:
     """Take the export for a new build attempt: queued, or running under a lease that ran out."""
-    now = timezone.now()
-    claimable = Export.objects.filter(pk=export.pk).filter(
-        Q(status=Export.Status.QUEUED) | Q(status=Export.Status.RUNNING, lease_until__lt=now)
-    )
     changes = {"file_name": str(destination)} if destination else {}
-    if not claimable.update(
-        status=Export.Status.RUNNING, lease_until=now + _lease(), attempts=F("attempts") + 1, **changes
+    if not leases.claim(
+        Export.objects.filter(pk=export.pk),
+        length=export_lease(),
+        free=Q(status=Export.Status.QUEUED),
+        held=Q(status=Export.Status.RUNNING),
+        status=Export.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        **changes,
     ):
         return None
     return Export.objects.values_list("attempts", flat=True).get(pk=export.pk)
@@ -255,9 +249,8 @@ def _claim(export: Export, destination: Path | None) -> int | None:
 
 def _renew(export: Export, attempt: int, **progress: int) -> None:
     """Extend this attempt's lease (with its progress); stop if another attempt has taken over."""
-    if not Export.objects.filter(pk=export.pk, attempts=attempt, status=Export.Status.RUNNING).update(
-        lease_until=timezone.now() + _lease(), **progress
-    ):
+    held = Export.objects.filter(pk=export.pk, attempts=attempt, status=Export.Status.RUNNING)
+    if not leases.renew(held, length=export_lease(), **progress):
         raise LeaseLost
 
 
@@ -374,148 +367,3 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
 def export_files(export: Export) -> list[str]:
     """The export's files, relative to its folder, as its manifest lists them (plus the manifest)."""
     return [entry["path"] for entry in export.manifest.get("files", [])] + ["manifest.json"]
-
-
-# Resuming ------------------------------------------------------------------------------------------
-
-
-def resume_stalled_exports(*, export: Export | None = None) -> list[Export]:
-    """Queue again the exports whose worker died (lease ran out); a new attempt builds each one.
-
-    An export the `export` command was building is marked failed instead: the command's own process
-    died, and whoever ran it reruns it (its folder may not even be on this machine)."""
-    from review.tasks import build_export_task
-
-    now = timezone.now()
-    stalled = Export.objects.filter(status=Export.Status.RUNNING, lease_until__lt=now)
-    if export is not None:
-        stalled = stalled.filter(pk=export.pk)
-    resumed = []
-    for candidate in stalled:
-        still_stalled = Export.objects.filter(
-            pk=candidate.pk, status=Export.Status.RUNNING, lease_until__lt=now, attempts=candidate.attempts
-        )
-        if candidate.file_name and os.path.isabs(candidate.file_name):
-            still_stalled.update(
-                status=Export.Status.FAILED,
-                finished_at=now,
-                lease_until=None,
-                error="The export command building this stopped before it finished: run it again.",
-            )
-            continue
-        if not still_stalled.update(status=Export.Status.QUEUED, lease_until=None):
-            continue
-        _close_lost_tasks(candidate.pk, now)
-        build_export_task.enqueue(candidate.pk)
-        resumed.append(candidate)
-    return resumed
-
-
-def _close_lost_tasks(export_id: int, now) -> None:
-    """django-tasks-db leaves a killed worker's task RUNNING for ever: close it, saying why."""
-    from django_tasks_db.models import DBTaskResult
-
-    from review.tasks import build_export_task
-
-    for result in DBTaskResult.objects.filter(task_path=build_export_task.module_path, status="RUNNING"):
-        if result.args_kwargs.get("args") == [export_id]:
-            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
-                status="FAILED",
-                finished_at=now,
-                exception_class_path="review.exports.build.WorkerLost",
-                traceback="The worker building this export stopped renewing its lease; the export was queued again.",
-            )
-
-
-def next_watch_at(export: Export):
-    """When the export's watchdog should look again: just after its lease can run out (a queued export
-    taken from now on holds one to at least now + the lease), so a lost worker's export is queued again
-    within its lease plus the grace, whenever it died."""
-    now = timezone.now()
-    due = now + _lease()
-    if export.status == Export.Status.RUNNING and export.lease_until:
-        due = min(export.lease_until, due)
-    return max(due, now) + _grace()
-
-
-def watch_active_export(export_id: int):
-    """Queue the export again if its worker died; while it is queued or running, when to look again."""
-    export = Export.objects.filter(pk=export_id).first()
-    if export is None or export.status not in (Export.Status.QUEUED, Export.Status.RUNNING):
-        return None
-    resume_stalled_exports(export=export)
-    export.refresh_from_db()
-    if export.status not in (Export.Status.QUEUED, Export.Status.RUNNING):
-        return None
-    _queue_lost_builds([export])
-    return next_watch_at(export)
-
-
-def _queue_lost_builds(exports: list[Export]) -> list[Export]:
-    """Queued exports whose build task was lost get a new one: the database went away as it was queued
-    or taken, or its worker died before it could claim the export (a build claims it at once)."""
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    from review.tasks import build_export_task
-
-    now = timezone.now()
-    # Queued a moment ago: the `export` command is about to build it itself; left alone.
-    queued = {e.pk: e for e in exports if e.status == Export.Status.QUEUED and e.created_at < now - _grace()}
-    if not queued or not isinstance(build_export_task.get_backend(), DatabaseBackend):
-        return []
-    live = set()
-    for result in DBTaskResult.objects.filter(
-        task_path=build_export_task.module_path, status__in=["READY", "RUNNING"]
-    ):
-        export_id = (result.args_kwargs.get("args") or [None])[0]
-        if export_id not in queued:
-            continue
-        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
-            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
-                status="FAILED",
-                finished_at=now,
-                exception_class_path="review.exports.build.WorkerLost",
-                traceback="The worker running this build stopped before it took the export; it was queued again.",
-            )
-        else:
-            live.add(export_id)
-    requeued = [export for pk, export in queued.items() if pk not in live]
-    for export in requeued:
-        build_export_task.enqueue(export.pk)
-    return requeued
-
-
-def look_after_active_exports() -> list[Export]:
-    """When a worker starts, or the database is back after an outage: queue again now the exports whose
-    lease ran out, build the queued ones whose task was lost, and give every active export whose
-    watchdog task was lost a new one."""
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    from review.tasks import watch_export
-
-    resumed = resume_stalled_exports()
-    if not isinstance(watch_export.get_backend(), DatabaseBackend):
-        return resumed
-    active = list(Export.objects.filter(status__in=[Export.Status.QUEUED, Export.Status.RUNNING]))
-    resumed += _queue_lost_builds(active)
-    now = timezone.now()
-    watched = set()
-    for result in DBTaskResult.objects.filter(
-        task_path=watch_export.module_path, status__in=["READY", "RUNNING"]
-    ):
-        if result.status == "RUNNING" and result.started_at and result.started_at < now - _lease():
-            # A watchdog pass takes moments; one running for a whole lease lost its worker.
-            DBTaskResult.objects.filter(pk=result.pk, status="RUNNING").update(
-                status="FAILED",
-                finished_at=now,
-                exception_class_path="review.exports.build.WorkerLost",
-                traceback="The worker running this watchdog pass stopped; a new pass was queued.",
-            )
-        else:
-            watched.update((result.args_kwargs.get("args") or [])[:1])
-    for export in active:
-        if export.pk not in watched:
-            watch_export.using(run_after=next_watch_at(export)).enqueue(export.pk)
-    return resumed

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from review.exports.build import resume_stalled_exports
+from review.exports.watchdog import resume_stalled_exports
 
 
 class Command(BaseCommand):

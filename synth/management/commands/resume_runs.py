@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from synth.generation import resume_stalled_runs
+from synth.generation.watchdog import resume_stalled_runs
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ import datetime as dt
 from django.core.management import call_command
 from django.utils import timezone
 
-from review.exports.build import build_export, resume_stalled_exports
+from review.exports.build import build_export
+from review.exports.watchdog import resume_stalled_exports
 from review.models import Export
 
 

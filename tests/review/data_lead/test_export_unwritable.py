@@ -15,7 +15,8 @@ import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from review.exports.build import MAX_ATTEMPTS, resume_stalled_exports
+from review.exports.build import MAX_ATTEMPTS
+from review.exports.watchdog import resume_stalled_exports
 from review.models import Export
 from tests.conftest import ROOT, database_url_for_subprocess, start_db_worker, wait_for
 from tests.review.data_lead.journey import HTMX, decide, generate, logged_in, seed_demo
