@@ -36,6 +36,7 @@ from synth.models import GenerationRun, ProviderBatch, RunChunk, Teacher, Teache
 from synth.teachers import PROVIDERS, TeacherError, client_for
 from synth.teachers.base import BatchRequest, BatchResult, BatchState, Schema
 from synth.teachers.dispatch import Call
+from synth.teachers.pricing import token_cost
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +61,7 @@ def custom_id_for(key: str) -> str:
 
 
 def call_cost(teacher: Teacher, input_tokens: int, output_tokens: int) -> Decimal:
-    live = (
-        input_tokens * teacher.price_input_per_mtok + output_tokens * teacher.price_output_per_mtok
-    ) / Decimal(1_000_000)
+    live = token_cost(teacher, input_tokens, output_tokens)
     # Rounded as the record stores it, so the run's total is the sum of its calls.
     return (live * BATCH_PRICE_FACTOR).quantize(Decimal("0.000001"))
 

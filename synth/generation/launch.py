@@ -15,6 +15,7 @@ from synth.background import run_lease, tasks
 from synth.batches import BATCH_PRICE_FACTOR, batch_refusal
 from synth.models import Domain, GenerationRun, RunChunk, Teacher
 from synth.teachers import TeacherError, client_for
+from synth.teachers.pricing import token_cost
 from synth.techniques import TECHNIQUES
 
 MAX_RUN_SIZE = 10_000
@@ -142,9 +143,7 @@ def estimate_cost(
     calls = math.ceil(requested_count * profile.calls_per_record)
     input_tokens = calls * profile.input_tokens_per_call
     output_tokens = calls * min(profile.output_tokens_per_call, teacher.max_tokens)
-    cost = (
-        input_tokens * teacher.price_input_per_mtok + output_tokens * teacher.price_output_per_mtok
-    ) / Decimal(1_000_000)
+    cost = token_cost(teacher, input_tokens, output_tokens)
     if use_batch_api:
         cost *= BATCH_PRICE_FACTOR
     return CostEstimate(calls, input_tokens, output_tokens, cost.quantize(Decimal("0.0001")))

@@ -23,6 +23,7 @@ from synth.models import (
 from synth.quality.exact import record_hash
 from synth.quality.gate import apply_gate
 from synth.teachers.dispatch import Attempt, Call, Outcome, cached_completion
+from synth.teachers.pricing import token_cost
 from synth.techniques import Discard, Draft
 
 
@@ -65,10 +66,7 @@ def record_attempts(run: GenerationRun, outcome: Outcome) -> None:
     )
     rows = []
     for attempt in fresh:
-        cost = (
-            attempt.input_tokens * teacher.price_input_per_mtok
-            + attempt.output_tokens * teacher.price_output_per_mtok
-        ) / Decimal(1_000_000)
+        cost = token_cost(teacher, attempt.input_tokens, attempt.output_tokens)
         rows.append(
             TeacherCall(
                 run=run,
