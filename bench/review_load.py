@@ -131,7 +131,7 @@ def make_reviewers(count: int) -> list:
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
-    from synth import roles
+    from core import roles
 
     roles.ensure_roles()
     hashed = make_password(PASSWORD)

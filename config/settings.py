@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "auditlog",
+    "core",
     "synth",
     "review",
 ]
@@ -165,7 +166,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "synth.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 AXES_VERBOSE = False
 # The audit trail (django-auditlog): who changed what, when, for configuration, decisions, edits,
 # adjudications, releases and exports; logins are added by synth/audit.py. Entries are read-only in
@@ -238,7 +239,7 @@ SECURE_CSP = {
 # Uploads (query sets): a file over this size is dropped while it streams in, and the form says so.
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(20 * 1000 * 1000)))
 FILE_UPLOAD_HANDLERS = [
-    "synth.uploads.SizeLimitedUploadHandler",
+    "core.uploads.SizeLimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from review.models import (
     Adjudication,
     Assignment,
@@ -13,7 +14,6 @@ from review.models import (
     SamplingRule,
 )
 from review.sampling import apply_policy, policy_for
-from synth.admin import ReadOnlyAdmin
 
 
 @admin.register(ReviewItem)

@@ -4,8 +4,9 @@ back) resumes exports whose worker died."""
 
 from django.dispatch import receiver
 
+from core.signals import worker_ready
 from review.sampling import rule_for, sample_run
-from synth.signals import run_completed, sampling_rule_requested, worker_ready
+from synth.signals import run_completed, sampling_rule_requested
 
 
 @receiver(run_completed)

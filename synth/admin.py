@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from synth.models import (
     Candidate,
     DiscardedText,
@@ -17,19 +18,6 @@ from synth.models import (
     TeacherCall,
 )
 from synth.quality.regate import regate
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Generated records and their history are changed by the pipeline, never by hand."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Domain)

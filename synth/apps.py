@@ -6,8 +6,7 @@ class SynthConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self) -> None:
-        from synth import audit  # noqa: F401  (logins and logouts in the audit trail)
-        from synth.signals import worker_ready
+        from core.signals import worker_ready
         from synth.tasks import register as register_tasks
 
         register_tasks()  # the generation services queue these tasks without importing them

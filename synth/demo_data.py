@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from synth import roles
+from core import roles
 from synth.models import Domain, KnowledgeFact, Query, QuerySet, SeedTask, SourceDocument, Teacher
 from synth.techniques.documents import add_document
 

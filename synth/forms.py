@@ -6,10 +6,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from core.uploads import size_in_words
 from synth.generation import MAX_RUN_SIZE, available_techniques
 from synth.models import Domain, Teacher
 from synth.techniques import TECHNIQUES, option_fields
-from synth.uploads import size_in_words
 
 QUERY_FILE_TYPES = (".jsonl", ".ndjson", ".csv")
 

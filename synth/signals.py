@@ -5,9 +5,6 @@ from django.dispatch import Signal
 # Sent inside the transaction that marks a run completed, with `run=`; review samples it.
 run_completed = Signal()
 
-# Sent by a task worker when it starts and when the database is back after an outage: each app resumes
-# at once the work whose worker died (its lease ran out) and makes sure its active work is watched.
-worker_ready = Signal()
 
 # Sent by the launch form and the run page, with `run=` (None for a run not launched yet) and
 # `sample_rate=` (the run's own share); review answers with the sampling rule that will apply, as

@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.roles import role_required
 from synth.forms import DocumentForm, LaunchRunForm, QueryUploadForm
 from synth.generation import GenerationError, cancel_run, estimate_cost, launch_run
 from synth.models import GenerationRun, Query, QuerySet, RunChunk, SourceDocument, Teacher
 from synth.review_sample import rule_that_will_apply
-from synth.roles import role_required
 from synth.techniques.documents import DocumentError, add_document
 from synth.techniques.queries import QueryImportError, import_queries
 

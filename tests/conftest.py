@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from synth import roles
+from core import roles
 from synth.demo_data import load_demo_data
 from synth.models import Teacher
 

@@ -14,7 +14,7 @@ from django.contrib.admindocs.views import extract_views_from_urlpatterns, simpl
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from synth import roles
+from core import roles
 from tests.conftest import make_user
 
 # Views with no permission of their own, and why.
@@ -61,7 +61,7 @@ def test_every_url_checks_the_role(view, url, name, client, users):
         return
     permission = getattr(view, "required_permission", None)
     assert permission or name in ANY_SIGNED_IN, (
-        f"The view behind {url} ({name}) declares no role: decorate it with synth.roles.role_required."
+        f"The view behind {url} ({name}) declares no role: decorate it with core.roles.role_required."
     )
     for method in ("get", "post"):
         client.logout()

@@ -6,12 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.roles import role_required
 from review.adjudication_detail import adjudication_detail
 from review.forms import AdjudicationForm
 from review.queue.adjudication import adjudicate
 from review.queue.errors import ReviewError
 from review.selectors.adjudication import adjudication_scope, disputed_items
-from synth.roles import role_required
 
 ADJUDICATE = "review.adjudicate_item"
 

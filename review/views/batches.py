@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.roles import role_required
 from review.batches import batch_summary, release_batch
 from review.models import Batch
 from review.queue.errors import ReviewError
-from synth.roles import role_required
 
 RELEASE = "review.release_batch"
 

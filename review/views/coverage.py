@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from core.roles import role_required
 from synth.models import GenerationRun
-from synth.roles import role_required
 from synth.selectors import coverage_overview
 
 

@@ -11,11 +11,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from core.roles import role_required
 from review.exports.build import ExportError, export_files, export_folder, request_export
 from review.forms import ExportForm
 from review.models import Export
 from review.selectors.dashboard import dashboard_overview, pair_comparison, recent_exports
-from synth.roles import role_required
 
 TEMPLATE = "review/dashboard.html"
 

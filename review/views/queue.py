@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from core.roles import role_required
 from review.forms import DecisionForm, DraftForm
 from review.models import ReviewerGuideline
 from review.queue.claims import prefetch_next, show_next
@@ -17,7 +18,6 @@ from review.queue.decisions import submit_decision, undo_last_decision
 from review.queue.drafts import save_draft
 from review.queue.errors import NotYours, ReviewError
 from review.selectors.reviewing import draft_diff, review_workspace
-from synth.roles import role_required
 
 REVIEW = "review.review_item"
 TEMPLATE = "review/review.html"

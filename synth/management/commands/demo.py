@@ -3,8 +3,8 @@ import sys
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from core.processes import run_together
 from synth.demo_data import DEMO_USERS
-from synth.processes import run_together
 
 
 class Command(BaseCommand):

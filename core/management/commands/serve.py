@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from synth.processes import run_together
+from core.processes import run_together
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ django-tasks-db's own `db_worker` exits on the first database error it cannot re
 for the database instead, with backoff, says so once in its log when it goes and once when it is back,
 closes the task rows whose outcome it could not record, and carries on. When it starts, and after each
 outage, it picks up at once the work whose worker died (leases that ran out) and makes sure every
-active run and export has its watchdog task (`synth.signals.worker_ready`).
+active run and export has its watchdog task (`core.signals.worker_ready`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
-from synth.signals import worker_ready
+from core.signals import worker_ready
 
-logger = logging.getLogger("synth.worker")
+logger = logging.getLogger("core.worker")
 
 # What a database that went away (or cannot be reached) raises, through Django or its pool.
 DATABASE_DOWN = (OperationalError, InterfaceError)

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker
 
-from synth.worker import OutageTolerantWorker
+from core.worker import OutageTolerantWorker
 
 
 class Command(db_worker.Command):
