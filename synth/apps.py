@@ -7,6 +7,7 @@ class SynthConfig(AppConfig):
 
     def ready(self) -> None:
         from core.signals import worker_ready
+        from synth import teachers, techniques  # noqa: F401  (their classes fill synth.plugins' registries)
         from synth.tasks import register as register_tasks
 
         register_tasks()  # the generation services queue these tasks without importing them

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from synth.plugins import PROVIDERS, TECHNIQUES
+
 
 def validate_base_url(value: str) -> None:
     """Parsed exactly as the SDK clients will parse it, and its host checked (synth/teachers/endpoint.py)."""
@@ -72,9 +74,7 @@ class SeedTask(models.Model):
 
 def teacher_providers() -> list[tuple[str, str]]:
     """The registered teacher providers (synth/teachers/): a callable, so adding one needs no migration."""
-    from synth.teachers import provider_choices
-
-    return provider_choices()
+    return [(name, provider.label) for name, provider in PROVIDERS.items()]
 
 
 class Teacher(models.Model):
@@ -138,8 +138,6 @@ class Teacher(models.Model):
 
 def technique_choices() -> list[tuple[str, str]]:
     """Every registered technique (synth/techniques/), so that adding one needs no migration."""
-    from synth.techniques import TECHNIQUES
-
     return [(name, technique.label) for name, technique in TECHNIQUES.items()]
 
 

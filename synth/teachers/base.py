@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from synth.plugins import PROVIDERS
+
 if TYPE_CHECKING:
     from synth.models import Teacher
 
@@ -82,9 +84,6 @@ class TeacherClient(Protocol):
         max_tokens: int | None = None,
         seed: int | None = None,
     ) -> Completion: ...
-
-
-PROVIDERS: dict[str, type[TeacherProvider]] = {}  # by name; synth/teachers/__init__.py imports them all
 
 
 class TeacherProvider:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 
+from synth.plugins import TECHNIQUES
 from synth.teachers.base import Schema
 from synth.teachers.dispatch import Call, Outcome
 from synth.techniques.options import TechniqueOptions
@@ -83,7 +84,6 @@ def call_provenance(outcome: Outcome) -> dict[str, Any]:
 
 
 # Every technique, by name, in the technique menu's order (synth/techniques/__init__.py finds them).
-TECHNIQUES: dict[str, type[Technique]] = {}
 
 
 class Technique:
