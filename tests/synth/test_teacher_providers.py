@@ -236,14 +236,14 @@ def free_port() -> int:
 
 
 def test_it_reports_usage_and_timing(server: ScriptedServer, provider: Provider) -> None:
-    server.reply(provider.text_reply("Which drug relieves acute bronchospasm?"))
+    server.reply(provider.text_reply("Which drug relieves acute bronchospasm?"), delay=0.3)
 
     completion = provider.teacher(server.url).complete(MESSAGES)
 
     assert completion.provider == provider.name
     assert completion.usage.input_tokens == 21
     assert completion.usage.output_tokens == 7
-    assert completion.latency_ms >= 0
+    assert completion.latency_ms >= 300  # the server took 0.3 s: the time is measured, not made up
     assert json.loads(json.dumps(completion.raw))["id"] in {"chatcmpl-test", "msg_test"}
     assert API_KEY not in json.dumps(completion.raw)
     assert len(server.requests) == 1
@@ -302,14 +302,12 @@ def test_it_treats_a_missing_model_as_permanent(server: ScriptedServer, provider
 
 def test_it_gives_up_on_a_slow_reply(server: ScriptedServer, provider: Provider) -> None:
     server.reply(provider.text_reply("Too late."), delay=4.0)
-    started = time.monotonic()
 
     with pytest.raises(TeacherError) as error:
         provider.teacher(server.url, timeout=0.5).complete(MESSAGES)
 
-    assert not error.value.permanent
+    assert not error.value.permanent and error.value.reason == "timeout"  # gave up before the reply
     assert "0.5 s" in error.value.message
-    assert time.monotonic() - started < 3.0  # well before the reply (margin for a loaded machine)
     assert len(server.requests) == 1
 
 
@@ -554,13 +552,12 @@ def test_the_dispatcher_retries_a_reply_slower_than_the_timeout(
 ) -> None:
     server.reply(schema_reply(provider, ANSWER), delay=4.0)
     server.reply(schema_reply(provider, ANSWER))
-    started = time.monotonic()
 
     [outcome] = dispatch(provider.teacher(server.url, timeout=0.5), CALL)
 
     assert outcome.ok
+    # The first attempt gave up on the slow reply; the answer is the retry's, not the slow one's.
     assert [a.reason for a in outcome.attempts] == ["timeout", ""]
-    assert time.monotonic() - started < 4.0  # the retry's answer came before the slow one would have
 
 
 def test_the_dispatcher_re_asks_after_malformed_json(server: ScriptedServer) -> None:
