@@ -37,7 +37,7 @@ from synth.generation import launch_run
 from synth.models import GenerationRun, Teacher, TeacherCall
 from synth.techniques.queries import import_queries
 from tests.conftest import database_url_for_subprocess, production_env, start_db_worker, wait_for
-from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_reply
+from tests.synth.teachers.test_teacher_providers import Reply, ScriptedServer, openai_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTAGE_SECONDS = 60  # as the issue asks: twice the pool's wait, six times the pool-less worker's

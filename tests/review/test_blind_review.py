@@ -249,7 +249,7 @@ CLEAN_INSTRUCTIONS = [
 def phi_in_an_instruction(db, settings, django_capture_on_commit_callbacks):
     """The demo's data and a run of a real OpenAI-compatible teacher (a loopback server, added with
     `manage.py teacher add`) whose Self-Instruct tasks include one carrying a record number."""
-    from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_reply
+    from tests.synth.teachers.test_teacher_providers import Reply, ScriptedServer, openai_reply
 
     call_command("seed_demo", stdout=StringIO())
     SamplingPolicy.objects.create(name="review all", rate=1.0)

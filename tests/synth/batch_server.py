@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from synth.models import Teacher
-from tests.synth.test_techniques_loopback import responder
+from tests.synth.techniques.test_techniques_loopback import responder
 
 Answer = Callable[[str, dict[str, Any]], dict[str, Any] | str]
 

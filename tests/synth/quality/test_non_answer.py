@@ -14,7 +14,7 @@ from synth.generation import execute_run, launch_run
 from synth.models import Candidate, GenerationRun, QualityResult, QuerySet, Teacher, TeacherCall
 from synth.quality.non_answer import non_answer_rule, truncation_rule
 from synth.techniques.queries import import_queries
-from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_reply
+from tests.synth.teachers.test_teacher_providers import Reply, ScriptedServer, openai_reply
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from synth.generation import launch_run
 from synth.models import GenerationRun, RunChunk, Teacher, TeacherCall
 from synth.techniques.queries import import_queries
 from tests.conftest import start_db_worker, wait_for
-from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_reply
+from tests.synth.teachers.test_teacher_providers import Reply, ScriptedServer, openai_reply
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-loopback-0123456789"

@@ -13,7 +13,7 @@ from django.urls import reverse
 from review.exports.build import export_folder
 from review.exports.last_gate import withheld_reason
 from review.models import Export, ItemRevision
-from tests.review.data_lead.journey import (
+from tests.review.journey import (
     decide,
     edit,
     export_from_dashboard,

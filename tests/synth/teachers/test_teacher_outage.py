@@ -13,8 +13,8 @@ import pytest
 from synth.generation import execute_run, launch_run
 from synth.models import Domain, GenerationRun, Teacher, TeacherCall
 from synth.techniques.queries import import_queries
-from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_error
-from tests.synth.test_techniques_loopback import KEY, responder
+from tests.synth.teachers.test_teacher_providers import Reply, ScriptedServer, openai_error
+from tests.synth.techniques.test_techniques_loopback import KEY, responder
 
 OUTAGE_SECONDS = 3.0
 OUTAGES = {

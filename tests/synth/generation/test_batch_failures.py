@@ -12,7 +12,7 @@ from synth.models import GenerationRun, ProviderBatch, TeacherCall
 from synth.teachers import client_for as teacher_client
 from synth.teachers.base import BatchRequest, Schema
 from synth.techniques.queries import import_queries
-from tests.synth.test_batch_runs import QUESTIONS, distillation_run, finish, open_batches
+from tests.synth.generation.test_batch_runs import QUESTIONS, distillation_run, finish, open_batches
 
 
 def test_a_resubmission_adopts_the_batch_a_dead_worker_created_instead_of_paying_twice(batch_loopback):

@@ -14,7 +14,7 @@ from synth.models import Domain, GenerationRun, ProviderBatch, RunChunk, Teacher
 from synth.teachers import client_for as teacher_client
 from synth.techniques.documents import add_document
 from synth.techniques.queries import import_queries
-from tests.synth.test_teacher_providers import anthropic_reply, openai_reply, text_block
+from tests.synth.teachers.test_teacher_providers import anthropic_reply, openai_reply, text_block
 
 KEY = "sk-loopback-0123456789"
 QUESTIONS = ["Define shock.", "Define sepsis.", "Define SIRS.", "Define ARDS."]

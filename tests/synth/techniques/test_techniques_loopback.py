@@ -12,7 +12,7 @@ from synth.generation import execute_run, launch_run
 from synth.models import Domain, GenerationRun, Teacher, TeacherCall
 from synth.techniques.documents import add_document
 from synth.techniques.queries import import_queries
-from tests.synth.test_teacher_providers import (
+from tests.synth.teachers.test_teacher_providers import (
     Reply,
     ScriptedServer,
     anthropic_reply,

@@ -19,7 +19,7 @@ from synth.models import GenerationRun, ProviderBatch, Teacher, TeacherCall
 from synth.tasks import check_batch
 from synth.techniques.queries import import_queries
 from tests.synth.batch_server import BatchServer, answers
-from tests.synth.test_worker_resume import KEY, LEASE, start_worker, wait_for
+from tests.synth.generation.test_worker_resume import KEY, LEASE, start_worker, wait_for
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

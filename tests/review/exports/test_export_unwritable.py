@@ -19,7 +19,7 @@ from review.exports.build import MAX_ATTEMPTS
 from review.exports.watchdog import resume_stalled_exports
 from review.models import Export
 from tests.conftest import ROOT, database_url_for_subprocess, start_db_worker, wait_for
-from tests.review.data_lead.journey import HTMX, decide, generate, logged_in, seed_demo
+from tests.review.journey import HTMX, decide, generate, logged_in, seed_demo
 
 # Run a command with EXPORT_ROOT (from its environment) mounted read-only, in a mount namespace of its own.
 READ_ONLY = [

@@ -15,9 +15,9 @@ from synth.teachers.dispatch import Call, Dispatcher
 from synth.teachers.prompt_screen import screens_prompts
 from synth.techniques.queries import import_queries
 from tests.synth.batch_server import KEY as BATCH_KEY
-from tests.synth.test_batch_runs import finish
-from tests.synth.test_teacher_providers import Reply, ScriptedServer, openai_reply
-from tests.synth.test_techniques_loopback import responder
+from tests.synth.generation.test_batch_runs import finish
+from tests.synth.teachers.test_teacher_providers import Reply, ScriptedServer, openai_reply
+from tests.synth.techniques.test_techniques_loopback import responder
 
 KEY = "sk-loopback-0123456789"
 PHI_QUERY = "Patient John Smith, MRN 4481923, phone 555-867-5309, presents with chest pain. Next steps?"

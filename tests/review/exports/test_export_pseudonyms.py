@@ -13,7 +13,7 @@ from django.core.management import call_command
 from review.agreement_report import agreement_report
 from review.exports.build import export_folder
 from review.models import ReviewItem
-from tests.review.data_lead.journey import (
+from tests.review.journey import (
     adjudicate,
     decide,
     double_review_policy,

@@ -19,7 +19,7 @@ from synth.models import Domain, GenerationRun, Teacher, TeacherCall
 from synth.teachers import TeacherError, client_for
 from synth.teachers.openai_provider import OpenAITeacher
 from tests.conftest import teacher_form
-from tests.synth.test_teacher_providers import (
+from tests.synth.teachers.test_teacher_providers import (
     MESSAGES,
     SCHEMA,
     Reply,
@@ -31,7 +31,7 @@ from tests.synth.test_teacher_providers import (
     text_block,
     tool_block,
 )
-from tests.synth.test_techniques_loopback import responder
+from tests.synth.techniques.test_techniques_loopback import responder
 
 # "/" and "+" make the percent-encoded, JSON-escaped and base64 spellings differ from the raw key.
 KEY = "sk-live/0123+4567890abcdef=XYZ"

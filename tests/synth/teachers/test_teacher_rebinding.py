@@ -21,7 +21,7 @@ from django.core.management import call_command
 from synth.generation import execute_run, launch_run
 from synth.models import Domain, GenerationRun, Teacher, TeacherCall
 from synth.teachers import TeacherError, client_for
-from tests.synth.test_teacher_providers import MESSAGES, ScriptedServer, openai_reply
+from tests.synth.teachers.test_teacher_providers import MESSAGES, ScriptedServer, openai_reply
 
 NAME = "teacher.rebind.test"
 KEY = "sk-rebind-0123456789abcdef"

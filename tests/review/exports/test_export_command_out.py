@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from review.models import Export
 from tests.conftest import ROOT, database_url_for_subprocess
-from tests.review.data_lead.journey import decide, generate, logged_in, seed_demo
+from tests.review.journey import decide, generate, logged_in, seed_demo
 
 
 @pytest.fixture
