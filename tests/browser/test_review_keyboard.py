@@ -69,6 +69,7 @@ def test_a_physician_reviews_with_the_keyboard_alone(live_server, login, physici
 
     # Autosave: a half-written edit survives a reload.
     keys.press("e")
+    expect(page.locator("#edit-output")).to_be_focused()
     keys.press("Control+a")
     keys.type("Half-written correction")
     # The diff comes back with the saved draft: once it shows the typed text, that text is stored.
