@@ -1,5 +1,6 @@
 from django import forms
 
+from review.exports.formats import format_choices
 from review.models import Export, RejectReason
 from synth.models import Domain, technique_choices
 
@@ -41,7 +42,7 @@ class ExportForm(forms.Form):
     """Parses the data lead's export settings; review.exports.settings checks what they mean together."""
 
     kind = forms.ChoiceField(choices=Export.Kind.choices, initial=Export.Kind.SFT)
-    format = forms.ChoiceField(choices=Export.Format.choices, initial=Export.Format.JSONL)
+    format = forms.ChoiceField(choices=format_choices, initial="jsonl")
     sft_style = forms.ChoiceField(
         label="SFT records",
         choices=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from review.exports.formats import format_choices
 from synth.models import Candidate, GenerationRun, technique_choices
 
 
@@ -338,12 +339,6 @@ class Export(models.Model):
         SFT = "sft", "SFT (supervised fine-tuning)"
         DPO = "dpo", "DPO (preference pairs)"
 
-    class Format(models.TextChoices):
-        JSONL = "jsonl", "JSON Lines"
-        PARQUET = "parquet", "Parquet"
-        HF = "hf", "Hugging Face dataset folder"
-        CSV = "csv", "CSV (spreadsheet)"
-
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -353,7 +348,8 @@ class Export(models.Model):
         FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.SFT)
-    format = models.CharField(max_length=10, choices=Format, default=Format.JSONL)
+    # Choices come from the registry (review/exports/formats/): a new format needs no migration.
+    format = models.CharField(max_length=10, choices=format_choices, default="jsonl")
     # Every setting of the export (style, filters, split, seed), as review.exports.settings parses them.
     filters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)

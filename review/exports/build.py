@@ -33,8 +33,8 @@ from django.utils import timezone
 from core import leases
 from review.agreement_report import agreement_report, domain_alphas
 from review.exports.background import export_lease, tasks
-from review.exports.base import FORMATS, ExportFormat
 from review.exports.card import dataset_card
+from review.exports.formats import FORMATS, ExportFormat
 from review.exports.last_gate import WITHHELD, withheld_summary
 from review.exports.pseudonyms import Pseudonyms, anonymised_report
 from review.exports.records import RecordShaper, record_pages, schema_for, select
@@ -367,3 +367,12 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
 def export_files(export: Export) -> list[str]:
     """The export's files, relative to its folder, as its manifest lists them (plus the manifest)."""
     return [entry["path"] for entry in export.manifest.get("files", [])] + ["manifest.json"]
+
+
+# The files every export may hold beside its format's data files.
+COMMON_FILE_TYPES = {"manifest.json": "application/json", "README.md": "text/markdown; charset=utf-8"}
+
+
+def export_file_type(export: Export, name: str) -> str:
+    """The content type one of the export's files is served with."""
+    return COMMON_FILE_TYPES.get(name) or FORMATS[export.format].content_type

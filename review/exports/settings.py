@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from review.exports.formats import FORMATS
 from synth.quality.phi import KINDS, find_phi
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -25,7 +26,7 @@ class ExportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["sft", "dpo"] = "sft"
-    format: Literal["jsonl", "parquet", "hf", "csv"] = "jsonl"
+    format: str = "jsonl"  # a registered format's name (review/exports/formats/)
     # SFT: TRL's conversational `messages`, conversational prompt/completion, or Alpaca columns.
     sft_style: Literal["messages", "prompt_completion", "alpaca"] = "messages"
     # DPO: also turn a physician's edit of a single response into a pair (edited = chosen).
@@ -58,11 +59,19 @@ class ExportSettings(BaseModel):
             raise ValueError("The start date is after the end date: swap them")
         return self
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in FORMATS:
+            raise ValueError(f"'{value}' is not an export format: choose one of {', '.join(FORMATS)}")
+        return value
+
     @model_validator(mode="after")
-    def _csv_holds_columns(self) -> ExportSettings:
-        # A spreadsheet has no message lists: CSV holds SFT records as instruction/input/output columns.
-        if self.format == "csv" and self.kind == "sft":
-            self.sft_style = "alpaca"
+    def _format_style(self) -> ExportSettings:
+        # Some formats hold SFT records in one style only (CSV: instruction/input/output columns).
+        style = FORMATS[self.format].sft_style
+        if style and self.kind == "sft":
+            self.sft_style = style
         return self
 
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from core.roles import role_required
-from review.exports.build import ExportError, export_files, export_folder, request_export
+from review.exports.build import ExportError, export_file_type, export_files, export_folder, request_export
 from review.forms import ExportForm
 from review.models import Export
 from review.selectors.dashboard import dashboard_overview, pair_comparison, recent_exports
@@ -121,17 +120,7 @@ def export_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     export, folder = _ready_export(pk)
     if name not in export_files(export):
         raise Http404("This export has no such file.")
-    content_type = (
-        {
-            ".jsonl": "application/jsonl",
-            ".csv": "text/csv; charset=utf-8",
-            ".parquet": "application/vnd.apache.parquet",
-            ".md": "text/markdown; charset=utf-8",
-            ".json": "application/json",
-        }.get(Path(name).suffix)
-        or mimetypes.guess_type(name)[0]
-        or "application/octet-stream"
-    )
+    content_type = export_file_type(export, name)
     response = FileResponse(
         (folder / name).open("rb"), as_attachment=True, filename=Path(name).name, content_type=content_type
     )

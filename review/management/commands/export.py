@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from review.exports.base import FORMATS
 from review.exports.build import ExportError, build_export
+from review.exports.formats import FORMATS
 from review.exports.last_gate import withheld_summary
 from review.exports.settings import ExportSettings, ExportSettingsError
 from review.models import Export

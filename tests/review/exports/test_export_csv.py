@@ -8,7 +8,7 @@ import io
 from django.urls import reverse
 
 from review.exports.build import build_export, export_folder
-from review.exports.csv_format import neutralised
+from review.exports.formats.csv import neutralised
 from review.models import Export
 from synth.models import Candidate
 

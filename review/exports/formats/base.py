@@ -1,4 +1,4 @@
-"""Export formats, one per module, chosen by name from a registry: where each split's file goes, how it is written."""
+"""What an export format is: where each split's file goes, how it is written, how it is served."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ FORMATS: dict[str, type[ExportFormat]] = {}
 class ExportFormat:
     """Writes one split's records to one file, a page at a time; `close()` finishes the file."""
 
-    format: ClassVar[str]
-    label: ClassVar[str]
+    format: ClassVar[str]  # its name in settings, on the command line and in Export.format
+    label: ClassVar[str]  # what the dashboard's form offers
+    order: ClassVar[int] = 100  # its place in that form
+    content_type: ClassVar[str]  # of its data files, when one is downloaded
     dataset_card: ClassVar[bool] = False  # also write a Hugging Face dataset card (README.md)
+    # SFT records in this one style whatever was asked (a spreadsheet holds columns, not message lists).
+    sft_style: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

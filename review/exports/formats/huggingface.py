@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from review.exports.parquet import ParquetFormat
+from review.exports.formats.parquet import ParquetFormat
 
 
 class HuggingFaceFormat(ParquetFormat):
     format = "hf"
     label = "Hugging Face dataset folder"
+    order = 30
     dataset_card = True
 
     @classmethod

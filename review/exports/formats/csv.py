@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from review.exports.base import ExportFormat
+from review.exports.formats.base import ExportFormat
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PROVENANCE_COLUMNS = ["domain", "technique", "teacher", "teacher_model", "reviewed", "released", "edited"]
@@ -34,6 +34,9 @@ def _text(messages: list[dict[str, str]], role: str) -> str:
 class CsvFormat(ExportFormat):
     format = "csv"
     label = "CSV (spreadsheet)"
+    order = 40
+    content_type = "text/csv; charset=utf-8"
+    sft_style = "alpaca"
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         super().__init__(path, schema)

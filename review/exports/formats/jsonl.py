@@ -8,12 +8,14 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from review.exports.base import ExportFormat
+from review.exports.formats.base import ExportFormat
 
 
 class JsonlFormat(ExportFormat):
     format = "jsonl"
     label = "JSON Lines"
+    order = 10
+    content_type = "application/jsonl"
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         super().__init__(path, schema)

@@ -8,12 +8,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from review.exports.base import ExportFormat
+from review.exports.formats.base import ExportFormat
 
 
 class ParquetFormat(ExportFormat):
     format = "parquet"
     label = "Parquet"
+    order = 20
+    content_type = "application/vnd.apache.parquet"
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         super().__init__(path, schema)
