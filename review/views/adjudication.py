@@ -60,7 +60,9 @@ def adjudication_item(request: HttpRequest, pk: int) -> HttpResponse:
     # Settled: on to the next disagreement, as save-and-next does for reviewers.
     following = next_disputed_item(adjudicator=request.user, after=item.pk)
     if following is None:
-        messages.success(request, f"Item #{item.pk} is settled, and no other disagreement is waiting for you.")
+        messages.success(
+            request, f"Item #{item.pk} is settled, and no other disagreement is waiting for you."
+        )
         return redirect("review:adjudication_list")
     messages.success(request, f"Item #{item.pk} is settled. This is the next disagreement.")
     return redirect("review:adjudicate", following.pk)
