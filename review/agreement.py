@@ -176,20 +176,21 @@ def _value_codes(reliability_data: Any, level: str) -> tuple[np.ndarray, np.ndar
     ratings = _numeric_ratings(reliability_data, level)
     if ratings is None:
         return _value_codes_per_value(reliability_data, level)
-    missing = np.isnan(ratings) if ratings.dtype.kind == "f" else None
-    values = np.unique(ratings if missing is None else ratings[~missing])
+    present = ~np.isnan(ratings) if ratings.dtype.kind == "f" else None
+    given = ratings if present is None else ratings[present]
+    values = np.unique(given)
     if level == "ratio" and len(values) and values[0] < 0:
         raise ValueError("The ratio level needs ratings of zero or more: use the interval level for these.")
-    if len(values) <= 16:
-        # A few values (labels, a rating scale): one comparison per value beats a binary search, and NaN,
-        # smaller than nothing, stays at 0.
-        codes = np.zeros(ratings.shape, dtype=np.intp)
-        for value in values:
-            codes += ratings >= value
+    if len(values) <= 16:  # a few values (labels, a rating scale): a comparison each beats a binary search
+        places = np.ones(given.shape, dtype=np.intp)
+        for value in values[1:]:
+            places += given >= value
     else:
-        codes = np.searchsorted(values, ratings, side="right")
-        if missing is not None:
-            codes[missing] = 0
+        places = np.searchsorted(values, given, side="right")
+    if present is None:
+        return places, values
+    codes = np.zeros(ratings.shape, dtype=np.intp)
+    codes[present] = places
     return codes, values
 
 
