@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 from core.uploads import oversized_message
 from synth.generation import MAX_RUN_SIZE, available_techniques
 from synth.models import Domain, Teacher
-from synth.techniques import TECHNIQUES, option_fields
+from synth.techniques import TECHNIQUES, option_fields, option_owners
 
 
 class LaunchRunForm(forms.Form):
@@ -44,13 +44,35 @@ class LaunchRunForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Every technique's options (synth/techniques/): each applies to one technique and is ignored by
-        # the others.
+        # the others. The page shows only the chosen technique's (static/launch-form.js); without
+        # JavaScript all are shown, and the others' values are ignored here (see clean).
+        self.option_owner = option_owners()
         for name, field in option_fields().items():
             if name in self.fields:
                 raise ImproperlyConfigured(
                     f"A technique's option '{name}' has the name of a launch form field."
                 )
             self.fields[name] = field
+
+    def clean(self) -> dict:
+        data = super().clean()
+        chosen = data.get("technique")
+        for name, owner in self.option_owner.items():
+            if owner != chosen:  # another technique's option: neither checked nor kept
+                self._errors.pop(name, None)
+                data.pop(name, None)
+        return data
+
+    def general_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in self.option_owner]
+
+    def technique_sections(self) -> list[dict]:
+        """Each technique that has options, with its options' fields, in the technique menu's order."""
+        return [
+            {"name": name, "label": technique.label, "fields": fields}
+            for name, technique in TECHNIQUES.items()
+            if (fields := [self[f] for f, owner in self.option_owner.items() if owner == name])
+        ]
 
     def options(self) -> dict:
         """The chosen technique's options, as the run stores them."""
