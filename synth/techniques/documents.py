@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from core.uploads import UploadError, read_text_file
 from synth.models import Domain, SourceDocument
@@ -171,3 +172,21 @@ def _documents_in_json_lines(name: str, content: str, problems: list[str]) -> li
     if not found and len(problems) == problems_before:
         problems.append(f"'{name}' holds no documents")
     return found
+
+
+def usable_documents(domains: list[Domain]) -> QuerySet[SourceDocument]:
+    """The documents a run over these domains (all when none) may send to a teacher, in a fixed order:
+    held-back ones (PHI findings) never."""
+    documents = SourceDocument.objects.filter(held_back=False).order_by("pk")
+    return documents.filter(domain__in=domains) if domains else documents
+
+
+def documents_used_up(domains: list[Domain], *, each: str) -> str:
+    """Why a run over documents ends short: how many there are (and how many are held back)."""
+    usable = usable_documents(domains).count()
+    held = SourceDocument.objects.filter(held_back=True)
+    held = (held.filter(domain__in=domains) if domains else held).count()
+    said = f"{usable} document{'s' if usable != 1 else ''}, {each}"
+    if held:
+        said += f" ({held} more held back for PHI findings)"
+    return f"{said}: every document has been used. Add documents at /runs/documents/ for more."
