@@ -23,7 +23,7 @@ def demo(db):
     call_command("seed_demo", "--no-users", stdout=StringIO())
 
 
-def run(*argv: str, capsys=None) -> tuple[int, str, str]:
+def run(*argv: str) -> tuple[int, str, str]:
     """The command's exit code (as `manage.py` exits with it), stdout and its error message."""
     out = StringIO()
     try:
@@ -52,12 +52,10 @@ def documents_now() -> set[int]:
         ("ed.txt", b"Define shock.\n\nDefine sepsis.\n"),
     ],
 )
-def test_import_queries_reads_json_lines_csv_and_one_query_per_line(
-    demo, tmp_path, capsys, filename, content
-):
+def test_import_queries_reads_json_lines_csv_and_one_query_per_line(demo, tmp_path, filename, content):
     path = tmp_path / filename
     path.write_bytes(content)
-    code, out, _ = run("import_queries", str(path), "--name", "ED questions", capsys=capsys)
+    code, out, _ = run("import_queries", str(path), "--name", "ED questions")
     assert code == 0
     assert "Query set 'ED questions' added with 2 queries" in out
     query_set = imported_sets().get()
@@ -68,10 +66,10 @@ def test_import_queries_reads_json_lines_csv_and_one_query_per_line(
     assert query_set.source == filename
 
 
-def test_import_queries_holds_back_a_query_with_phi_and_says_so(demo, tmp_path, capsys):
+def test_import_queries_holds_back_a_query_with_phi_and_says_so(demo, tmp_path):
     path = tmp_path / "q.txt"
     path.write_text(f"Define shock.\n{PHI_NOTE} What next?\n")
-    code, out, _ = run("import_queries", str(path), "--name", "with phi", capsys=capsys)
+    code, out, _ = run("import_queries", str(path), "--name", "with phi")
     assert code == 0 and "line 2: held back, the PHI screen found" in out
     assert Query.objects.get(query_set__name="with phi", line=2).held_back
 
@@ -96,30 +94,30 @@ def test_import_queries_holds_back_a_query_with_phi_and_says_so(demo, tmp_path, 
         ("q.csv", b"question\n\x00\x01binary", "'q.csv' holds binary data"),
     ],
 )
-def test_import_queries_refuses_a_bad_file_whole(demo, tmp_path, capsys, filename, content, message):
+def test_import_queries_refuses_a_bad_file_whole(demo, tmp_path, filename, content, message):
     path = tmp_path / filename
     path.write_bytes(content)
-    code, out, err = run("import_queries", str(path), "--name", "bad", capsys=capsys)
+    code, out, err = run("import_queries", str(path), "--name", "bad")
     assert code == 1
     assert "Nothing was imported" in err and message in err, err
     assert not imported_sets().exists() and not out.strip()
 
 
-def test_import_queries_refuses_an_oversized_file_before_reading_it(demo, tmp_path, capsys, settings):
+def test_import_queries_refuses_an_oversized_file_before_reading_it(demo, tmp_path, settings):
     settings.UPLOAD_MAX_BYTES = 1000
     path = tmp_path / "big.txt"
     path.write_text("Is this too long?\n" * 100)
-    code, _, err = run("import_queries", str(path), "--name", "big", capsys=capsys)
+    code, _, err = run("import_queries", str(path), "--name", "big")
     assert code == 1 and "'big.txt' is larger than the 1 kB limit: split it into smaller files" in err
     assert not imported_sets().exists()
 
 
-def test_import_queries_refuses_a_name_in_use_and_a_missing_file(demo, tmp_path, capsys):
+def test_import_queries_refuses_a_name_in_use_and_a_missing_file(demo, tmp_path):
     path = tmp_path / "q.txt"
     path.write_text("Define shock.\n")
-    code, _, err = run("import_queries", str(path), "--name", SAMPLE_QUERY_SET, capsys=capsys)
+    code, _, err = run("import_queries", str(path), "--name", SAMPLE_QUERY_SET)
     assert code == 1 and "already exists: choose another name" in err
-    code, _, err = run("import_queries", str(tmp_path / "none.csv"), "--name", "x", capsys=capsys)
+    code, _, err = run("import_queries", str(tmp_path / "none.csv"), "--name", "x")
     assert code == 1 and "No file at" in err
     assert not imported_sets().exists()
 
@@ -127,7 +125,7 @@ def test_import_queries_refuses_a_name_in_use_and_a_missing_file(demo, tmp_path,
 # import_documents -----------------------------------------------------------------------------------
 
 
-def test_import_documents_reads_text_markdown_and_json_lines_and_screens_each(demo, tmp_path, capsys):
+def test_import_documents_reads_text_markdown_and_json_lines_and_screens_each(demo, tmp_path):
     before = documents_now()
     (tmp_path / "asthma-plan.txt").write_text("Asthma review: inhaler technique checked, plan given.")
     (tmp_path / "copd.md").write_text(
@@ -140,7 +138,7 @@ def test_import_documents_reads_text_markdown_and_json_lines_and_screens_each(de
     (tmp_path / "notes.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     code, out, _ = run(
         "import_documents", *(str(tmp_path / n) for n in ("asthma-plan.txt", "copd.md", "notes.jsonl")),
-        "--domain", "respiratory", capsys=capsys,
+        "--domain", "respiratory",
     )  # fmt: skip
     assert code == 0 and "4 documents added" in out
     added = SourceDocument.objects.exclude(pk__in=before)
@@ -188,24 +186,22 @@ def test_import_documents_reads_text_markdown_and_json_lines_and_screens_each(de
         ),
     ],
 )
-def test_import_documents_refuses_the_whole_import_for_one_bad_file(
-    demo, tmp_path, capsys, files, argv, message
-):
+def test_import_documents_refuses_the_whole_import_for_one_bad_file(demo, tmp_path, files, argv, message):
     before = documents_now()
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
-    code, _, err = run("import_documents", *(str(tmp_path / n) for n in files), *argv, capsys=capsys)
+    code, _, err = run("import_documents", *(str(tmp_path / n) for n in files), *argv)
     assert code == 1
     assert "Nothing was imported" in err and message in err, err
     assert documents_now() == before
 
 
-def test_import_documents_refuses_an_oversized_file(demo, tmp_path, capsys, settings):
+def test_import_documents_refuses_an_oversized_file(demo, tmp_path, settings):
     settings.UPLOAD_MAX_BYTES = 1000
     before = documents_now()
     (tmp_path / "ok.txt").write_text("Asthma care.")
     (tmp_path / "big.txt").write_text("Asthma care. " * 100)
-    code, _, err = run("import_documents", str(tmp_path / "ok.txt"), str(tmp_path / "big.txt"), capsys=capsys)
+    code, _, err = run("import_documents", str(tmp_path / "ok.txt"), str(tmp_path / "big.txt"))
     assert code == 1 and "'big.txt' is larger than the 1 kB limit" in err
     assert documents_now() == before
     assert Domain.objects.exists()  # (the demo is still there: nothing else was touched)
