@@ -59,7 +59,7 @@ class LaunchRunForm(forms.Form):
         chosen = data.get("technique")
         for name, owner in self.option_owner.items():
             if owner != chosen:  # another technique's option: neither checked nor kept
-                self._errors.pop(name, None)
+                self.errors.pop(name, None)
                 data.pop(name, None)
         return data
 

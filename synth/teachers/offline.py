@@ -394,9 +394,12 @@ class OfflineTeacher(TeacherProvider):
         }
 
     def _write_summary(self, request: dict[str, Any], rng: random.Random) -> dict:
-        """An extract, not a rewrite (this teacher cannot write prose): the diagnosis the note names,
-        with its ICD-10-CM category, then the note's opening sentence and up to two sentences that
-        say what to do (follow-up, treatment, monitoring, what to watch for)."""
+        """For a task asking for a summary, an extract, not a rewrite (this teacher cannot write
+        prose): the diagnosis the note names, with its ICD-10-CM category, then the note's opening
+        sentence and up to two sentences that say what to do (follow-up, treatment, monitoring, what
+        to watch for). Any other task over a note is `no_answer`."""
+        if not _SUMMARY_WORDS.search(str(request.get("instruction", ""))):
+            raise no_answer()  # any other task over a note needs a reader; this teacher only extracts
         note = " ".join(str(request.get("document", "")).split())
         sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", note) if s.strip()]
         if not sentences:
@@ -495,6 +498,9 @@ _CODING_WORDS = re.compile(r"\b(icd|code[sd]?|coding|coder|categor\w*|classif\w*
 _BLOCK = re.compile(r"\b([A-Z][0-9][0-9A-Z])\s*[-–]\s*([A-Z][0-9][0-9A-Z])\b")
 _CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
 _DOSE_WORDS = re.compile(r"\b(dose|dosing|dosage|daily|maximum|max)\b", re.I)
+_SUMMARY_WORDS = re.compile(
+    r"\b(summar\w*|synopsis|overview|brief\w*|key points|condense\w*|abstract)\b", re.I
+)
 _ACTION_WORDS = re.compile(
     r"\b(follow-up|taught|told|started|start|treat\w*|measured|monitor\w*|checked|watch|report|take|"
     r"refer\w*|review\w*|plan)\b",

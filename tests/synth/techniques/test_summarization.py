@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from review.models import ReviewItem
 from synth.models import Candidate, GenerationRun, SourceDocument, Teacher
-from synth.teachers.offline import OfflineTeacher
+from synth.teachers.base import TeacherError
+from synth.teachers.offline import NO_ANSWER, OfflineTeacher
 from synth.techniques.distillation import OUTPUT_SCHEMA
 
 TASK = "Summarize this note for a referral letter."
@@ -94,3 +95,17 @@ def test_the_offline_teacher_reads_the_whole_note():
         "Diagnosis: Asthma (ICD-10-CM J45). Asthma (J45) reviewed in clinic. Inhaler technique was "
         "checked and a written plan given."
     )
+
+
+def test_the_offline_teacher_does_not_pretend_to_do_other_tasks_over_a_note():
+    with pytest.raises(TeacherError) as refused:
+        OfflineTeacher(facts=()).complete(
+            [{"role": "user", "content": "..."}],
+            schema=OUTPUT_SCHEMA,
+            context={
+                "task": "summarize",
+                "instruction": "List the medicines in this note.",
+                "document": "x.",
+            },
+        )
+    assert refused.value.reason == NO_ANSWER
