@@ -7,8 +7,9 @@ wording; it replies with JSON text that goes through the same parsing, so every 
 is exercised. Everything it writes is labelled "offline" wherever it is shown.
 
 It answers only what its knowledge base holds: ICD-10-CM codes, blocks and chapters, and the
-administrator's facts table (dose ranges, maximum daily doses, contraindications). Any other
-question is a failed call with the reason `no_answer`, never an apology passed off as an answer.
+administrator's facts table (dose ranges, maximum daily doses, contraindications); asked to summarize
+a note, it extracts the note's own sentences. Any other question is a failed call with the reason
+`no_answer`, never an apology passed off as an answer.
 """
 
 from __future__ import annotations
