@@ -21,6 +21,8 @@ class NavLink:
 
 LINKS = (
     NavLink("synth:run_list", "Runs", "synth.launch_run"),
+    NavLink("synth:query_sets", "Query sets", "synth.launch_run"),
+    NavLink("synth:documents", "Documents", "synth.launch_run"),
     NavLink("review:review", "Review", "review.review_item"),
     NavLink("review:adjudication_list", "Adjudication", "review.adjudicate_item"),
     NavLink("review:dashboard", "Dashboard", "review.view_dashboard"),

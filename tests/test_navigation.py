@@ -37,6 +37,8 @@ def users(db):
             "synth:run_list",
             [
                 ("Runs", True),
+                ("Query sets", False),
+                ("Documents", False),
                 ("Review", False),
                 ("Adjudication", False),
                 ("Dashboard", False),
@@ -57,3 +59,5 @@ def test_a_page_below_a_link_marks_that_link(users):
     client = logged_in(users["admin"])
     page = client.get(reverse("synth:run_new")).text
     assert ("Runs", True) in links(page)
+    documents = links(client.get(reverse("synth:documents")).text)
+    assert ("Documents", True) in documents and ("Runs", False) in documents
