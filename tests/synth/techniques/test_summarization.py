@@ -11,7 +11,7 @@ from django.urls import reverse
 from review.models import ReviewItem
 from synth.models import Candidate, GenerationRun, SourceDocument, Teacher
 from synth.teachers.base import TeacherError
-from synth.teachers.offline import NO_ANSWER, OfflineTeacher
+from synth.teachers.offline_provider import NO_ANSWER, OfflineTeacher
 from synth.techniques.distillation import OUTPUT_SCHEMA
 
 TASK = "Summarize this note for a referral letter."

@@ -235,6 +235,7 @@ def active_facts() -> tuple[Fact, ...]:
 class OfflineTeacher(TeacherProvider):
     provider = "offline"
     label = "Offline (built in, no language model)"
+    order = 10
 
     def __init__(self, model: str = MODEL_NAME, *, facts: tuple[Fact, ...] | None = None) -> None:
         self.model = model or MODEL_NAME
