@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+
 from review import charts
 from review.agreement_report import agreement_report
 from review.funnel import pipeline_counts
 from review.models import Export
-from synth.selectors import coverage_overview
+from synth.selectors import coverage_section
 
 
 def recent_exports(*, limit: int = 20) -> dict:
@@ -41,14 +43,25 @@ def dashboard_overview(*, pair_key: str | None = None) -> dict:
     """The dashboard's context: everything but the export form, which the view makes."""
     report = agreement_report()
     counts = pipeline_counts()
+    # A bar's href is where a click on it goes: the sampled records are the batches' samples.
+    funnel_links = {"sampled": reverse("review:batch_list")}
     return {
         "counts": counts,
-        "funnel": charts.funnel_bars(counts),
-        "coverage": coverage_overview(),
+        "coverage": coverage_section(),
         "report": report,
-        "domain_bars": charts.agreement_bars(report["by_domain"]),
-        "technique_bars": charts.agreement_bars(report["by_technique"]),
-        "timeline": charts.agreement_line(report["over_time"]),
+        "charts": {
+            "funnel": charts.funnel(counts, hrefs=funnel_links),
+            "agreement": charts.agreement_summary(report),
+            "over_time": charts.agreement_over_time(report["over_time"]),
+            "by_domain": charts.alpha_bars(report["by_domain"], title="Agreement by domain", group="domain"),
+            "by_technique": charts.alpha_bars(
+                report["by_technique"],
+                title="Agreement by technique",
+                group="technique",
+                labels=charts.technique_label,
+            ),
+            "verdicts": charts.reviewer_verdicts(report["reviewers"]),
+        },
         **reviewer_pair(report, pair_key),
         **recent_exports(),
     }
