@@ -15,4 +15,6 @@ def coverage_overview(*, run: GenerationRun | None = None) -> CoverageReport:
 def coverage_section(*, run: GenerationRun | None = None) -> dict:
     """The coverage section's context: the report and its charts' data (templates/review/coverage.html)."""
     report = coverage_overview(run=run)
-    return {"report": report, "charts": coverage_charts(report)}
+    names = {d.slug: d.name for d in report.domains}
+    below = [names.get(slug, slug) for slug in report.below_target]
+    return {"report": report, "charts": coverage_charts(report), "below_target": below}
