@@ -46,7 +46,8 @@
         ctx.fillStyle = MUTED;
         if (spec.horizontal) {
           ctx.textAlign = "right";
-          ctx.fillText(floor.label, at - 3, area.top + 12 + 14 * spec.floors.indexOf(floor));
+          // Above the bars, in the room options() leaves: one line per floor, the highest on top.
+          ctx.fillText(floor.label, at - 3, area.top - 4 - 14 * spec.floors.indexOf(floor));
         } else {
           ctx.textAlign = "left";
           ctx.fillText(floor.label, area.left + 4, at - 4);
@@ -120,6 +121,7 @@
     };
     const categoryAxis = {
       stacked: stacked,
+      offset: true, // a lone week's point in the middle, not on the axis
       title: { display: Boolean(spec.category_axis), text: spec.category_axis, color: INK },
       ticks: { color: INK, autoSkip: false },
       grid: { display: false },
@@ -127,6 +129,7 @@
     const scales = spec.horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis };
     return {
       indexAxis: spec.horizontal ? "y" : "x",
+      layout: { padding: { top: spec.horizontal ? 14 * spec.floors.length + 4 : 0, right: 8 } },
       responsive: true,
       maintainAspectRatio: false,
       animation: false,
@@ -162,7 +165,8 @@
     if (!source || !window.Chart) return;
     const spec = JSON.parse(source.textContent);
     const box = canvas.parentElement;
-    if (spec.horizontal) box.style.height = 56 + 30 * spec.data.length + "px"; // CSSOM, which the CSP allows
+    // The CSP allows styles set through the CSSOM (not style attributes): room for each bar and the floor labels.
+    if (spec.horizontal) box.style.height = Math.max(150, 60 + 32 * spec.data.length) + "px";
     canvas.dataset.drawn = "1";
     new window.Chart(canvas, {
       type: spec.kind,
