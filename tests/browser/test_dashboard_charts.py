@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from review.models import Assignment, ReviewItem, SamplingPolicy
 from review.queue import claim_next, submit_decision
+from tests.browser.accessibility import serious_violations
 from tests.browser.conftest import assert_clean
 
 
@@ -51,7 +52,7 @@ def test_the_demo_charts_draw_under_the_csp_with_negative_alpha(db, data_lead_pa
     SamplingPolicy.objects.create(
         name="Everything, twice", rate=1.0, overlap_fraction=1.0, overlap_reviewers=2
     )
-    call_command("generate", technique="self_instruct", count=24, domain=["infectious-disease"])
+    call_command("generate", technique="self_instruct", count=14, domain=["infectious-disease"])
     assert ReviewItem.objects.filter(required_reviews=2).count() >= 10
     # The first physician approves everything; the second rejects every fifth: worse than chance.
     review_all("physician", lambda n: "accept")
@@ -89,6 +90,7 @@ def test_the_demo_charts_draw_under_the_csp_with_negative_alpha(db, data_lead_pa
     assert any(line.startswith("95% interval") for line in tooltip)
     assert any(line.startswith("n = ") for line in tooltip)
     assert_clean(page)
+    assert serious_violations(page) == []
 
     # A bar with an href is a link: "Sampled for review" goes to the batches.
     canvas = page.locator("[data-chart=chart-data-funnel-chart]")
