@@ -289,7 +289,9 @@ def agreement_report(*, domains: Sequence[str] | None = None, with_intervals: bo
         "overall": overall.summary(with_interval=with_intervals),
         "by_domain": {k: v.summary(with_interval=with_intervals) for k, v in sorted(by_domain.items())},
         "by_technique": {k: v.summary(with_interval=with_intervals) for k, v in sorted(by_technique.items())},
-        "over_time": [{"week": k, **v.summary(with_interval=False)} for k, v in sorted(by_week.items())],
+        "over_time": [
+            {"week": k, **v.summary(with_interval=with_intervals)} for k, v in sorted(by_week.items())
+        ],
         "pairs": pairs,
         "reviewers": reviewers,
         "preferences": {

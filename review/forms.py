@@ -1,6 +1,7 @@
 from django import forms
 
 from review.exports.formats import format_choices
+from review.exports.settings import SFT_STYLES
 from review.models import Export, RejectReason
 from synth.models import Domain, technique_choices
 
@@ -45,11 +46,7 @@ class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=format_choices, initial="jsonl")
     sft_style = forms.ChoiceField(
         label="SFT records",
-        choices=[
-            ("messages", "Conversational messages (system/user/assistant)"),
-            ("prompt_completion", "Prompt and completion"),
-            ("alpaca", "Alpaca (instruction, input, output)"),
-        ],
+        choices=list(SFT_STYLES.items()),
         initial="messages",
         required=False,
     )

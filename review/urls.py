@@ -18,6 +18,7 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/coverage/", coverage.coverage, name="coverage"),
     path("exports/", dashboard.export_create, name="export_create"),
+    path("exports/preview/", dashboard.export_preview, name="export_preview"),
     path("exports/<int:pk>/download/", dashboard.export_download, name="export_download"),
     path("exports/<int:pk>/files/<path:name>", dashboard.export_file, name="export_file"),
 ]

@@ -91,7 +91,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _split_of(record_id: str, share: float, seed: int) -> str:
+def split_of(record_id: str, share: float, seed: int) -> str:
     """A record's split depends only on its id and the seed: the same export settings give the same split."""
     if share <= 0:
         return "train"
@@ -140,7 +140,7 @@ def build_export(export: Export, *, destination: Path | None = None) -> Export:
                 # Nothing to train on: no folder (a split-less folder is one `load_dataset` refuses).
                 shutil.rmtree(partial, ignore_errors=True)
                 export.status = Export.Status.EMPTY
-                export.error = _empty_reason(export.manifest)
+                export.error = empty_reason(export.manifest)
                 export.file_name = ""
             else:
                 if folder.exists():
@@ -172,7 +172,7 @@ def build_export(export: Export, *, destination: Path | None = None) -> Export:
     return export
 
 
-def _empty_reason(manifest: dict) -> str:
+def empty_reason(manifest: dict) -> str:
     """Why an export holds no record: the filter that left none, or what the last gate withheld."""
     selected = manifest["counts"]["selected"]
     if selected:
@@ -307,7 +307,7 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
             if split_by_id:
                 by_split = {}
                 for record in page:
-                    split = _split_of(record["id"], parsed.validation_share, parsed.seed)
+                    split = split_of(record["id"], parsed.validation_share, parsed.seed)
                     by_split.setdefault(split, []).append(record)
             for split, records in by_split.items():
                 if split not in writers:

@@ -105,6 +105,19 @@ def dataset_card(
         f"(95% bootstrap interval {_fmt(low)} to {_fmt(high)}) over {overall['items']} double-reviewed items; "
         f"percent agreement {_fmt(overall['percent_agreement'])}.",
         "",
+    ]
+    preferences = agreement.get("preferences")
+    if preferences:
+        p_low, p_high = (preferences.get("alpha_ci") or [None, None])[:2]
+        lines += [
+            "Preference pairs: " + preferences["definition"],
+            "",
+            f"Krippendorff's alpha (nominal) on the preferred response: {_fmt(preferences['alpha'])} "
+            f"(95% bootstrap interval {_fmt(p_low)} to {_fmt(p_high)}) over {preferences['items']} pair items; "
+            f"percent agreement {_fmt(preferences['percent_agreement'])}.",
+            "",
+        ]
+    lines += [
         "| domain | items | alpha | 95% interval | percent agreement |",
         "| --- | --- | --- | --- | --- |",
     ]

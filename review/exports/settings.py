@@ -16,6 +16,14 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+# The SFT record styles, as the export form and the exports table name them.
+SFT_STYLES = {
+    "messages": "Conversational messages (system/user/assistant)",
+    "prompt_completion": "Prompt and completion",
+    "alpaca": "Alpaca (instruction, input, output)",
+}
+
+
 class ExportSettingsError(ValueError):
     """The settings cannot be used; the message says what to fix."""
 

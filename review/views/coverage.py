@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from core.roles import role_required
 from synth.models import GenerationRun
-from synth.selectors import coverage_overview
+from synth.selectors import coverage_section
 
 
 @require_GET
@@ -17,5 +17,5 @@ def coverage(request: HttpRequest) -> HttpResponse:
     run_id = request.GET.get("run", "")
     run = get_object_or_404(GenerationRun, pk=run_id) if run_id.isdigit() else None
     runs = GenerationRun.objects.order_by("-pk").values_list("pk", flat=True)[:50]
-    context = {"run": run, "runs": runs, "coverage": coverage_overview(run=run)}
+    context = {"run": run, "runs": runs, "coverage": coverage_section(run=run)}
     return render(request, "review/coverage_page.html", context)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.roles import role_required
 from review.exports.build import ExportError, export_file_type, export_files, export_folder, request_export
+from review.exports.preview import preview_export
 from review.forms import ExportForm
 from review.models import Export
 from review.selectors.dashboard import dashboard_overview, pair_comparison, recent_exports
@@ -51,6 +52,23 @@ def export_create(request: HttpRequest) -> HttpResponse:
         return redirect("review:dashboard")
     context = _exports_context(export_error=error, export_form=form if error else None)
     return render(request, TEMPLATE + "#exports", context, status=422 if error else 200)
+
+
+@require_GET
+@role_required("review.export_data")
+def export_preview(request: HttpRequest) -> HttpResponse:
+    """The export the form's settings would make: its count and first records, before it is made."""
+    form = ExportForm(request.GET)
+    preview, error = None, ""
+    if form.is_valid():
+        try:
+            preview = preview_export(**form.export_settings())
+        except ExportError as exc:
+            error = str(exc)
+    else:
+        problems = "; ".join(f"{form.fields[f].label or f}: {' '.join(e)}" for f, e in form.errors.items())
+        error = f"Check the export settings: {problems}"
+    return render(request, TEMPLATE + "#export-preview", {"preview": preview, "preview_error": error})
 
 
 def _ready_export(pk: int) -> tuple[Export, Path]:

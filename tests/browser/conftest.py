@@ -101,3 +101,40 @@ def demo_login(live_server, browser):
     yield login_as
     for context in contexts:
         context.close()
+
+
+# Registered before any page script runs (through the DevTools protocol, which the CSP does not govern).
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture
+def data_lead_page(live_server, browser):
+    """The demo's data lead (`seed_demo`) signed in, with console errors and CSP violations recorded."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.errors = []
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.add_init_script(WATCH_CSP)
+        page.goto(f"{live_server.url}/accounts/login/")
+        sign_in(page, "datalead")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def assert_clean(page) -> None:
+    assert page.evaluate("window.__cspViolations") == []
+    assert page.errors == []

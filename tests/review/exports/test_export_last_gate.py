@@ -80,7 +80,7 @@ def test_a_record_with_phi_is_withheld_counted_and_never_written(demo, django_ca
     assert sorted(dataset["id"]) == sorted(f"item-{i.pk}" for i in [accepted, *rest])
     assert f"item-{leaked.pk}" not in dataset["id"]
     page = lead.get(reverse("review:dashboard"))
-    assert "withheld at export: phi 1" in page.text
+    assert "withheld at export: possible PHI: 1" in page.text
 
 
 def test_dpo_from_edits_withholds_a_pair_whose_answer_did_not_change(demo, tmp_path, capsys):
