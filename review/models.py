@@ -214,9 +214,8 @@ class Decision(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
     # A revision (from the reviewer's own list of decisions) is a new decision naming the one it
     # replaces; the old one keeps its verdict and is marked superseded. Both stay on record.
-    supersedes = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
-    )
+    # (No reverse accessor: the audit trail would read it on every decision it records.)
+    supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     superseded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
