@@ -117,7 +117,7 @@ class MyReviewsFilterForm(forms.Form):
     def filters(self) -> dict:
         """The valid filters (a field with an error is left off)."""
         data = {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
-        if data.get("domain") is not None and "domain" in data:
+        if "domain" in data:
             data["domain"] = data["domain"].slug
         return data
 

@@ -339,6 +339,8 @@ def revise_decision(
             revision=revision,
             text_digest=decision_digest(item.candidate, verdict, preference, revision),
             extra=old.extra,
+            # The time spent reviewing the item stays the first review's (median time per item).
+            seconds_spent=old.seconds_spent,
             supersedes=old,
         )
         if not old.extra:

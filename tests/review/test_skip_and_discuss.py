@@ -111,3 +111,60 @@ def test_a_comment_goes_with_any_verdict(review_items, physician):
         reviewer=physician, assignment_id=first.pk, verdict="accept", comment="Good, but terse."
     )
     assert decision.comment == "Good, but terse."
+
+
+def test_a_skip_racing_the_same_reviewers_claims_never_gives_the_item_back(transactional_db, review_items):
+    """Retried skips, claims and prefetches of one reviewer at the same moment, and another reviewer
+    claiming: the skipped item goes to the other reviewer once and never back to the first."""
+    import threading
+
+    from django.db import connection
+
+    from review.queue import prefetch_next
+    from tests.conftest import make_user
+
+    first, second = make_user("doc-a", "Physician"), make_user("doc-b", "Physician")
+    skipped = held(first)
+    barrier = threading.Barrier(7)
+    errors: list[BaseException] = []
+    got: list[tuple[str, int | None]] = []
+
+    def run(name, call):
+        try:
+            barrier.wait(timeout=30)
+            result = call()
+            got.append((name, getattr(result, "item_id", getattr(result, "pk", None))))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    calls = [
+        ("skip", lambda: skip_item(reviewer=first, assignment_id=skipped.pk, reason="not_my_specialty")),
+        ("skip", lambda: skip_item(reviewer=first, assignment_id=skipped.pk, reason="not_my_specialty")),
+        ("claim", lambda: claim_next(first)),
+        ("claim", lambda: claim_next(first)),
+        ("prefetch", lambda: prefetch_next(first)),
+        ("prefetch", lambda: prefetch_next(first)),
+        ("other", lambda: claim_next(second)),
+    ]
+    threads = [threading.Thread(target=run, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    mine = Assignment.objects.filter(item_id=skipped.item_id, reviewer=first)
+    assert list(mine.values_list("status", flat=True)) == ["skipped"]
+    # Whatever the first reviewer was handed after the skip, it is not the skipped item; and from now on
+    # they never get it, while the other reviewer does.
+    for _ in range(len(review_items)):
+        item = claim_next(first)
+        if item is None:
+            break
+        assert item.pk != skipped.item_id
+        submit_decision(reviewer=first, assignment_id=item.assignment.pk, verdict="accept")
+    while (item := claim_next(second)) is not None and item.pk != skipped.item_id:
+        submit_decision(reviewer=second, assignment_id=item.assignment.pk, verdict="accept")
+    assert Assignment.objects.filter(item_id=skipped.item_id).exclude(reviewer=first).count() <= 1
+    assert Assignment.objects.filter(item_id=skipped.item_id, reviewer=second).exists()

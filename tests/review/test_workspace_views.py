@@ -151,3 +151,22 @@ def test_the_pages_refuse_the_wrong_method(reviewer_client, review_items):
     assert reviewer_client.get(reverse("review:skip", args=[1])).status_code == 405
     assert reviewer_client.get(reverse("review:discuss", args=[1])).status_code == 405
     assert reviewer_client.get(reverse("review:resume_discussed", args=[1])).status_code == 405
+
+
+def test_my_reviews_filters_by_flagged_and_by_domain(reviewer_client, physician, review_items):
+    from review.queue import answer_discussion, resume_discussed
+    from tests.conftest import make_user
+
+    plain = decided(reviewer_client, physician)
+    assignment = held(reviewer_client, physician)
+    reviewer_client.post(reverse("review:discuss", args=[assignment.pk]), {"question": "Dose?"}, headers=HTMX)
+    discussion = Discussion.objects.get()
+    answer_discussion(
+        senior=make_user("senior-2", "Senior physician"), discussion_id=discussion.pk, answer="Ok."
+    )
+    resume_discussed(reviewer=physician, discussion_id=discussion.pk)
+    reviewer_client.post(reverse("review:decide", args=[assignment.pk]), {"verdict": "accept"}, headers=HTMX)
+    r = reviewer_client.get(reverse("review:my_reviews"), {"flagged": "discussed"})
+    assert f"#{assignment.item_id}<" in r.text and f"#{plain.item_id}<" not in r.text
+    r = reviewer_client.get(reverse("review:my_reviews"), {"domain": "no-such-domain"})
+    assert "not understood" in r.text and f"#{plain.item_id}<" in r.text
