@@ -107,12 +107,17 @@ def discussions(request: HttpRequest) -> HttpResponse:
 def resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Take an answered item back to decide it: it is the next item on the review page."""
     try:
-        resume_discussed(reviewer=request.user, discussion_id=pk)
+        assignment = resume_discussed(reviewer=request.user, discussion_id=pk)
     except NotYours as error:
         raise Http404(str(error)) from error
     except ReviewError as error:
         messages.error(request, str(error))
         return redirect("review:my_discussions")
+    answered = assignment.discussions.exclude(answered_at=None).order_by("-answered_at").first()
+    messages.info(
+        request,
+        f"Item #{assignment.item_id}, the senior physicians' answer: “{answered.answer}” Decide it now.",
+    )
     return redirect("review:review")
 
 

@@ -96,6 +96,7 @@ def test_skip_and_flag_for_discussion_with_the_keyboard_alone(demo_queue, demo_l
     expect(page.get_by_test_id("answer")).to_contain_text("500 mg every 8 hours")
     page.get_by_test_id("decide-now").click()
     expect(page).to_have_url(re.compile(r"/review/$"))
+    expect(page.get_by_role("status").filter(has_text="500 mg every 8 hours")).to_be_visible()
     assert item_id(page) == asked
     keys.press("a")
     expect(page.get_by_test_id("item")).not_to_contain_text(f"Item #{asked} ")
