@@ -2,7 +2,7 @@
 
 - A claim is a lease (settings.REVIEW_LEASE_MINUTES). An expired lease returns its item to the queue;
   a reviewer who comes back to an expired item nobody else took meanwhile gets it back, lease renewed.
-- A reviewer never gets the same item twice.
+- A reviewer never gets the same item twice; an item they skipped (skip_item) goes to other reviewers.
 - One reviewer holds at most HELD_AT_MOST items, also under concurrent requests (claims of one
   reviewer take turns), and a claim that skipped rows other reviewers were claiming looks again.
 """
@@ -230,7 +230,6 @@ def skip_item(*, reviewer, assignment_id: int, reason: str) -> Assignment:
     have an assignment on) never offers it to this reviewer again, and skips are counted per reviewer.
     Skipping the same item again (a retried request) changes nothing.
     """
-
     if reason not in Assignment.SkipReason.values:
         raise ReviewError("Say why you skip this item: not your specialty, or unsure.")
     now = timezone.now()
