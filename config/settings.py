@@ -181,6 +181,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "review.ItemRevision",
     "review.Decision",
     "review.Adjudication",
+    "review.Discussion",
     "review.Batch",
     "review.Export",
     {"model": "auth.User", "exclude_fields": ["password", "last_login"], "m2m_fields": ["groups"]},

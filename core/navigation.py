@@ -24,8 +24,11 @@ LINKS = (
     NavLink("synth:query_sets", "Query sets", "synth.launch_run"),
     NavLink("synth:documents", "Documents", "synth.launch_run"),
     NavLink("review:review", "Review", "review.review_item"),
+    NavLink("review:my_reviews", "My reviews", "review.review_item"),
     NavLink("review:adjudication_list", "Adjudication", "review.adjudicate_item"),
+    NavLink("review:discussion_list", "Discussions", "review.adjudicate_item"),
     NavLink("review:dashboard", "Dashboard", "review.view_dashboard"),
+    NavLink("review:reviewer_figures", "Reviewers", "review.view_dashboard"),
     NavLink("review:batch_list", "Batches", "review.release_batch"),
     NavLink("admin:index", "Admin", ""),
 )

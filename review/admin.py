@@ -6,6 +6,7 @@ from review.models import (
     Assignment,
     Batch,
     Decision,
+    Discussion,
     Export,
     ItemRevision,
     ReviewerGuideline,
@@ -33,12 +34,13 @@ class DecisionAdmin(ReadOnlyAdmin):
         "reasons",
         "extra",
         "undone_at",
+        "superseded_at",
         "created_at",
     ]
     list_filter = ["verdict"]
 
     def get_queryset(self, request):
-        return Decision.history.all()  # undone decisions too: the admin shows the whole record
+        return Decision.history.all()  # undone and superseded decisions too: the whole record
 
 
 @admin.register(ItemRevision)
@@ -48,7 +50,12 @@ class ItemRevisionAdmin(ReadOnlyAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "item", "reviewer", "status", "claimed_at", "lease_expires_at"]
+    list_display = ["pk", "item", "reviewer", "status", "skip_reason", "claimed_at", "lease_expires_at"]
+
+
+@admin.register(Discussion)
+class DiscussionAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "item", "reviewer", "created_at", "answered_by", "answered_at"]
 
 
 @admin.register(Adjudication)

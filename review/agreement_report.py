@@ -113,7 +113,7 @@ def _profile_rows(domains: Sequence[str] | None) -> list[tuple]:
                    SUM(CASE WHEN d.verdict = 'reject' THEN 0 ELSE 1 END) AS approving,
                    SUM(CASE WHEN d.verdict = 'reject' THEN 1 ELSE 0 END) AS rejecting
             FROM {_table(Decision)} d
-            WHERE d.undone_at IS NULL
+            WHERE d.undone_at IS NULL AND d.superseded_at IS NULL
             GROUP BY d.item_id
             HAVING COUNT(*) >= 2
         ) p
@@ -147,8 +147,8 @@ def _pair_rows(domains: Sequence[str] | None) -> list[tuple]:
         SELECT a.reviewer_id, b.reviewer_id, a.verdict, b.verdict, COUNT(*)
         FROM {_table(Decision)} a
         JOIN {_table(Decision)} b
-          ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id AND b.undone_at IS NULL{joins}
-        WHERE a.undone_at IS NULL{where}
+          ON b.item_id = a.item_id AND a.reviewer_id < b.reviewer_id AND b.undone_at IS NULL AND b.superseded_at IS NULL{joins}
+        WHERE a.undone_at IS NULL AND a.superseded_at IS NULL{where}
         GROUP BY a.reviewer_id, b.reviewer_id, a.verdict, b.verdict
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -168,7 +168,7 @@ def _preference_rows(domains: Sequence[str] | None) -> list[tuple]:
                    SUM(CASE WHEN d.preference = 'rejected_output' THEN 1 ELSE 0 END) AS rejected,
                    SUM(CASE WHEN d.preference = 'tie' THEN 1 ELSE 0 END) AS tie
             FROM {_table(Decision)} d{joins}
-            WHERE d.undone_at IS NULL AND d.preference IN ('output', 'rejected_output', 'tie'){where}
+            WHERE d.undone_at IS NULL AND d.superseded_at IS NULL AND d.preference IN ('output', 'rejected_output', 'tie'){where}
             GROUP BY d.item_id
             HAVING COUNT(*) >= 2
         ) p
@@ -191,7 +191,7 @@ def _texts_differ_row(domains: Sequence[str] | None) -> tuple[int, int]:
         FROM (
             SELECT d.item_id, COUNT(DISTINCT d.text_digest) AS texts
             FROM {_table(Decision)} d{joins}
-            WHERE d.undone_at IS NULL AND d.verdict <> 'reject'{where}
+            WHERE d.undone_at IS NULL AND d.superseded_at IS NULL AND d.verdict <> 'reject'{where}
             GROUP BY d.item_id
             HAVING COUNT(*) >= 2
         ) p
@@ -208,7 +208,7 @@ def _reviewer_rows(domains: Sequence[str] | None) -> list[tuple]:
     sql = f"""
         SELECT d.reviewer_id, d.verdict, d.seconds_spent, COUNT(*)
         FROM {_table(Decision)} d{joins}
-        WHERE d.undone_at IS NULL{where}
+        WHERE d.undone_at IS NULL AND d.superseded_at IS NULL{where}
         GROUP BY d.reviewer_id, d.verdict, d.seconds_spent
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -227,7 +227,7 @@ def _adjudication_rows(domains: Sequence[str] | None) -> list[tuple]:
             WHERE id IN (SELECT MAX(id) FROM {_table(Adjudication)} GROUP BY item_id)
         ) adj
         JOIN {_table(Decision)} d ON d.item_id = adj.item_id{joins}
-        WHERE d.undone_at IS NULL{where}
+        WHERE d.undone_at IS NULL AND d.superseded_at IS NULL{where}
         GROUP BY d.reviewer_id, {agrees}
     """  # noqa: S608
     with connection.cursor() as cursor:

@@ -2,7 +2,7 @@ from django import forms
 
 from review.exports.formats import format_choices
 from review.exports.settings import SFT_STYLES
-from review.models import Export, RejectReason
+from review.models import Export, RejectReason, Verdict
 from synth.models import Domain, technique_choices
 
 
@@ -14,6 +14,8 @@ class DecisionForm(forms.Form):
         choices=RejectReason.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     comment = forms.CharField(required=False, strip=True)
+    # The comment box beside Accept: a comment on any verdict (the reject panel's is the same comment).
+    note = forms.CharField(required=False, strip=True)
     instruction = forms.CharField(required=False, strip=False)
     input = forms.CharField(required=False, strip=False)
     output = forms.CharField(required=False, strip=False)
@@ -84,3 +86,60 @@ class ExportForm(forms.Form):
         data = {key: value for key, value in self.cleaned_data.items() if value not in (None, "")}
         data["domains"] = [domain.slug for domain in self.cleaned_data["domains"]]
         return data
+
+
+class MyReviewsFilterForm(forms.Form):
+    """My reviews' filters; a bad value is named on the page and that filter left off."""
+
+    date_from = forms.DateField(
+        label="Decided from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    verdict = forms.ChoiceField(choices=[("", "Any verdict"), *Verdict.choices], required=False)
+    domain = forms.ModelChoiceField(
+        queryset=Domain.objects.all(), to_field_name="slug", required=False, empty_label="Any domain"
+    )
+    technique = forms.ChoiceField(
+        choices=lambda: [("", "Any technique"), *technique_choices()], required=False
+    )
+    flagged = forms.ChoiceField(
+        choices=[
+            ("", "Flagged or not"),
+            ("gate", "Flagged by the quality gate"),
+            ("discussed", "Asked the senior physicians about"),
+        ],
+        required=False,
+    )
+
+    def filters(self) -> dict:
+        """The valid filters (a field with an error is left off)."""
+        data = {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+        if "domain" in data:
+            data["domain"] = data["domain"].slug
+        return data
+
+
+class RevisionForm(forms.Form):
+    """Parses a revised decision's fields; review.queue.revise_decision says what is valid."""
+
+    verdict = forms.CharField(required=False)
+    reasons = forms.MultipleChoiceField(
+        choices=RejectReason.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    comment = forms.CharField(required=False, strip=True)
+    instruction = forms.CharField(required=False, strip=False)
+    input = forms.CharField(required=False, strip=False)
+    output = forms.CharField(required=False, strip=False)
+    preference = forms.CharField(required=False)
+
+
+class SkipForm(forms.Form):
+    skip_reason = forms.CharField(required=False)
+
+
+class QuestionForm(forms.Form):
+    question = forms.CharField(required=False, strip=True)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(required=False, strip=True)

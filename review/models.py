@@ -145,6 +145,16 @@ class Assignment(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Claimed"
         SUBMITTED = "submitted", "Submitted"
+        # The reviewer passed the item on (not their specialty, unsure): it goes to other reviewers and
+        # never back to them (the assignment stays, so the claim never offers it to them again).
+        SKIPPED = "skipped", "Skipped"
+        # The reviewer asked the senior physicians a question: the item waits for the answer, its slot
+        # kept for this reviewer, who then decides.
+        DISCUSSING = "discussing", "Flagged for discussion"
+
+    class SkipReason(models.TextChoices):
+        NOT_MY_SPECIALTY = "not_my_specialty", "Not my specialty"
+        UNSURE = "unsure", "I am unsure"
 
     item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="assignments")
     reviewer = models.ForeignKey(
@@ -158,6 +168,8 @@ class Assignment(models.Model):
     shown_at = models.DateTimeField(null=True, blank=True)
     # Preference pairs: True when the judge's preferred response is shown second (as B).
     pair_swapped = models.BooleanField(default=False)
+    skip_reason = models.CharField(max_length=20, choices=SkipReason, blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -174,10 +186,11 @@ class Assignment(models.Model):
 
 
 class StandingDecisions(models.Manager):
-    """Decisions that stand: a decision its reviewer undid stays in `Decision.history`, not here."""
+    """Decisions that stand: one its reviewer undid, or revised (superseded by a newer decision), stays
+    in `Decision.history`, not here."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(undone_at__isnull=True)
+        return super().get_queryset().filter(undone_at__isnull=True, superseded_at__isnull=True)
 
 
 class Decision(models.Model):
@@ -201,6 +214,11 @@ class Decision(models.Model):
     # extra verdict (agreement statistics see it) but it does not settle the item.
     extra = models.BooleanField(default=False)
     undone_at = models.DateTimeField(null=True, blank=True)
+    # A revision (from the reviewer's own list of decisions) is a new decision naming the one it
+    # replaces; the old one keeps its verdict and is marked superseded. Both stay on record.
+    # (No reverse accessor: the audit trail would read it on every decision it records.)
+    supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    superseded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StandingDecisions()
@@ -216,7 +234,7 @@ class Decision(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["assignment"],
-                condition=models.Q(undone_at__isnull=True),
+                condition=models.Q(undone_at__isnull=True, superseded_at__isnull=True),
                 name="one_standing_decision_per_assignment",
             ),
         ]
@@ -238,6 +256,39 @@ class Adjudication(models.Model):
 
     def __str__(self) -> str:
         return f"Adjudication of item {self.item_id}"
+
+
+class Discussion(models.Model):
+    """A reviewer's question to the senior physicians about an item they hold, and the answer.
+
+    While it is open the reviewer's assignment waits (Assignment.Status.DISCUSSING); once answered, the
+    reviewer reads the answer and decides the item themselves.
+    """
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="discussions")
+    item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="discussions")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    question = models.TextField()
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # One open question per assignment: a retried "flag" stores one.
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=models.Q(answered_at__isnull=True),
+                name="one_open_discussion_per_assignment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Discussion of item {self.item_id}"
 
 
 class ReviewDraft(models.Model):

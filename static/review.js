@@ -26,17 +26,24 @@
       field.dispatchEvent(new Event("change", { bubbles: true }));  // autosave which panel is open
     }
   }
+  var PANELS = ["edit", "reject", "skip", "discuss"];
+  var PANEL_FOCUS = {
+    edit: "#edit-output",
+    reject: '#reject-panel input[type="checkbox"]',
+    skip: '[data-skip-key="1"]',
+    discuss: "#discuss-question"
+  };
   function openPanel(name) {
-    ["edit", "reject"].forEach(function (other) {
+    PANELS.forEach(function (other) {
       var details = panel(other);
       if (details) { details.open = other === name; }
     });
     remember(name);
-    var target = name === "edit" ? document.getElementById("edit-output") : document.querySelector('#reject-panel input[type="checkbox"]');
+    var target = document.querySelector(PANEL_FOCUS[name]);
     if (target) { target.focus(); }
   }
   function closePanels() {
-    ["edit", "reject"].forEach(function (name) { var details = panel(name); if (details) { details.open = false; } });
+    PANELS.forEach(function (name) { var details = panel(name); if (details) { details.open = false; } });
     remember("");
     var section = item();
     if (section) { section.focus(); }
@@ -79,7 +86,7 @@
   // machine) nothing is kept here: the server's autosave still runs.
   var KEPT = "review-work:";
   var KEPT_FOR_MS = 7 * 24 * 3600 * 1000;
-  var KEPT_FIELDS = ["instruction", "input", "output", "comment", "based_on", "panel"];
+  var KEPT_FIELDS = ["instruction", "input", "output", "comment", "note", "question", "based_on", "panel"];
   var restoredFor = null;
   var vault = null;
   var writing = Promise.resolve();  // writes and removals, one after another in the order asked
@@ -196,7 +203,7 @@
     if (!changed) { return; }
     var output = document.getElementById("edit-output");
     if (output && work.touched) { output.dataset.touched = "1"; }
-    ["edit", "reject"].forEach(function (name) { var details = panel(name); if (details) { details.open = work.panel === name; } });
+    PANELS.forEach(function (name) { var details = panel(name); if (details) { details.open = work.panel === name; } });
     var notice = document.getElementById("local-restored");
     if (notice) { notice.hidden = false; }
     var saver = document.getElementById("draft-saver");
@@ -313,11 +320,17 @@
         var reason = document.querySelector('[data-reason-key="' + key + '"]');
         if (reason && !event.repeat) { reason.click(); reason.focus(); }
       }
+      if (open.dataset.panel === "skip" && /^[12]$/.test(key) && !inFormControl(event.target) && !event.repeat) {
+        event.preventDefault();  // a deliberate key: the reason is the decision to pass the item on
+        click('[data-skip-key="' + key + '"]');
+      }
       return;
     }
     if (inFormControl(event.target) || event.repeat) { return; }
     if (key === "e") { event.preventDefault(); openPanel("edit"); return; }
     if (key === "r") { event.preventDefault(); openPanel("reject"); return; }
+    if (key === "s") { event.preventDefault(); openPanel("skip"); return; }
+    if (key === "d") { event.preventDefault(); openPanel("discuss"); return; }
     if (key === "x" && section.dataset.pair === "1") { event.preventDefault(); openPanel("reject"); return; }
     var target = document.querySelector('[data-key="' + key + '"]');
     if (!target) { return; }
@@ -339,6 +352,8 @@
       if (ticked.length && other.length && comment && !comment.value.trim()) { return comment; }
       return ticked[0] || boxes[0] || null;
     }
+    if (open === "discuss") { return document.getElementById("discuss-question"); }
+    if (open === "skip") { return document.querySelector('[data-skip-key="1"]'); }
     if (open === "edit") {
       var instruction = document.getElementById("edit-instruction");
       if (instruction && !instruction.value.trim()) { return instruction; }

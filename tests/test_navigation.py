@@ -29,9 +29,13 @@ def users(db):
 @pytest.mark.parametrize(
     ("username", "page", "expected"),
     [
-        ("physician", "review:review", [("Review", True)]),
-        ("senior", "review:adjudication_list", [("Review", False), ("Adjudication", True)]),
-        ("datalead", "review:dashboard", [("Dashboard", True), ("Batches", False)]),
+        ("physician", "review:review", [("Review", True), ("My reviews", False)]),
+        (
+            "senior",
+            "review:adjudication_list",
+            [("Review", False), ("My reviews", False), ("Adjudication", True), ("Discussions", False)],
+        ),
+        ("datalead", "review:dashboard", [("Dashboard", True), ("Reviewers", False), ("Batches", False)]),
         (
             "admin",
             "synth:run_list",
@@ -40,8 +44,11 @@ def users(db):
                 ("Query sets", False),
                 ("Documents", False),
                 ("Review", False),
+                ("My reviews", False),
                 ("Adjudication", False),
+                ("Discussions", False),
                 ("Dashboard", False),
+                ("Reviewers", False),
                 ("Batches", False),
                 ("Admin", False),
             ],
@@ -61,3 +68,5 @@ def test_a_page_below_a_link_marks_that_link(users):
     assert ("Runs", True) in links(page)
     documents = links(client.get(reverse("synth:documents")).text)
     assert ("Documents", True) in documents and ("Runs", False) in documents
+    mine = links(logged_in(users["physician"]).get(reverse("review:my_reviews")).text)
+    assert mine == [("Review", False), ("My reviews", True)]

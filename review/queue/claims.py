@@ -2,7 +2,7 @@
 
 - A claim is a lease (settings.REVIEW_LEASE_MINUTES). An expired lease returns its item to the queue;
   a reviewer who comes back to an expired item nobody else took meanwhile gets it back, lease renewed.
-- A reviewer never gets the same item twice.
+- A reviewer never gets the same item twice; an item they skipped (skip_item) goes to other reviewers.
 - One reviewer holds at most HELD_AT_MOST items, also under concurrent requests (claims of one
   reviewer take turns), and a claim that skipped rows other reviewers were claiming looks again.
 """
@@ -18,7 +18,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from review.models import Assignment, ReviewItem
+from review.models import Assignment, ReviewDraft, ReviewItem
+from review.queue.errors import NotYours, ReviewError
 from review.selectors.reviewing import live_assignments
 
 # How many items one reviewer holds at most: the one in front of them and the next, claimed ahead
@@ -58,7 +59,7 @@ def _held(reviewer, now) -> list[Assignment]:
             # Their lease ran out but nobody took the item: give it back (their draft is waiting).
             assignment.lease_expires_at = now + lease_duration()
             assignment.save(update_fields=["lease_expires_at"])
-            _refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
+            refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
             held.append(assignment)
     return held
 
@@ -66,7 +67,7 @@ def _held(reviewer, now) -> list[Assignment]:
 FAR_FUTURE = timedelta(days=3650)
 
 
-def _refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
+def refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
     """Store when the item may next have a free slot (we hold its row lock)."""
     if len(live) < item.required_reviews:
         available_at = None
@@ -133,7 +134,7 @@ def _claim_new(
         )
         if len(live) < item.required_reviews and all(a.reviewer_id != reviewer.pk for a in live):
             break
-        _refresh_hint(item, live, now)  # a stale hint: correct it so the next claim skips this item
+        refresh_hint(item, live, now)  # a stale hint: correct it so the next claim skips this item
         passed_over.append(item.pk)
     else:
         return None, None
@@ -144,7 +145,7 @@ def _claim_new(
         shown_at=now if shown else None,
         pair_swapped=random.random() < 0.5,
     )
-    _refresh_hint(item, [*live, assignment], now)
+    refresh_hint(item, [*live, assignment], now)
     return assignment, None
 
 
@@ -220,3 +221,38 @@ def show_next(reviewer) -> ReviewItem | None:
     if item is not None:
         mark_shown(item.assignment)
     return item
+
+
+def skip_item(*, reviewer, assignment_id: int, reason: str) -> Assignment:
+    """Pass a held item on to other reviewers ("not my specialty", "I am unsure"): not a verdict.
+
+    The assignment stays, marked skipped, so the claim (which never offers a reviewer an item they
+    have an assignment on) never offers it to this reviewer again, and skips are counted per reviewer.
+    Skipping the same item again (a retried request) changes nothing.
+    """
+    if reason not in Assignment.SkipReason.values:
+        raise ReviewError("Say why you skip this item: not your specialty, or unsure.")
+    now = timezone.now()
+    with transaction.atomic():
+        assignment = (
+            Assignment.objects.select_for_update(of=("self", "item"))
+            .select_related("item")
+            .filter(pk=assignment_id, reviewer=reviewer)
+            .first()
+        )
+        if assignment is None:
+            raise NotYours("This item is not assigned to you.")
+        if assignment.status == Assignment.Status.SKIPPED:
+            return assignment
+        if assignment.status != Assignment.Status.ACTIVE:
+            raise ReviewError(
+                "You already decided on this item (or asked about it): it can no longer be skipped."
+            )
+        assignment.status = Assignment.Status.SKIPPED
+        assignment.skip_reason = reason
+        assignment.skipped_at = now
+        assignment.save(update_fields=["status", "skip_reason", "skipped_at"])
+        ReviewDraft.objects.filter(assignment=assignment).delete()
+        item = assignment.item
+        refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
+        return assignment

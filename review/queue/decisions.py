@@ -7,6 +7,10 @@
   and the reviewer is told so. Nothing is silently dropped.
 - Decisions are append-only: an undo (own last decision, within settings.REVIEW_UNDO_SECONDS) marks
   the decision undone and gives the item back to its reviewer; it never deletes anything.
+- A reviewer revises an older decision of theirs with a new decision that supersedes it (both kept;
+  only the new one stands) and re-settles the item, which may send it to adjudication. Allowed until a
+  senior physician adjudicated the item, or, for an approved item, until an export was started after
+  it was settled (it may be in that export): revision_refusal says why not.
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from review.models import Assignment, Decision, Preference, RejectReason, ReviewDraft, ReviewItem, Verdict
+from review.models import (
+    Assignment,
+    Decision,
+    Export,
+    Preference,
+    RejectReason,
+    ReviewDraft,
+    ReviewItem,
+    Verdict,
+)
 from review.queue.claims import lease_duration, taken_by_someone_else
 from review.queue.errors import NotYours, ReviewError
 from review.queue.revisions import store_revision
@@ -56,6 +69,13 @@ def submit_decision(
         if assignment is None:
             raise NotYours("This item is not assigned to you. Open the review queue to get your next item.")
         item = assignment.item
+        if assignment.status == Assignment.Status.SKIPPED:
+            raise ReviewError("You skipped this item: it went to another reviewer, and nothing was stored.")
+        if assignment.status == Assignment.Status.DISCUSSING:
+            raise ReviewError(
+                "This item waits for the senior physicians' answer to your question: nothing was stored. "
+                "Decide it from your discussions once they have answered."
+            )
         # An active assignment has no standing decision (submitting and undoing switch the status in
         # the same transaction as the decision), so only a submitted one is looked up for a repeat.
         submitted = assignment.status == Assignment.Status.SUBMITTED
@@ -176,7 +196,12 @@ def undo_last_decision(*, reviewer) -> Decision:
     now = timezone.now()
     window = timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
     with transaction.atomic():
-        last = Decision.objects.filter(reviewer=reviewer).order_by("-created_at", "-pk").first()
+        # A revision is undone by revising again (its item may have settled on it meanwhile).
+        last = (
+            Decision.objects.filter(reviewer=reviewer, supersedes__isnull=True)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
         if last is None or last.created_at < now - window:
             raise ReviewError(
                 f"There is nothing to undo: a decision can be undone within {settings.REVIEW_UNDO_SECONDS} "
@@ -203,3 +228,131 @@ def undo_last_decision(*, reviewer) -> Decision:
                 update_fields=["status", "final_verdict", "final_preference", "final_revision", "decided_at"]
             )
         return last
+
+
+# Exports that may hold an item (being built, or written); a failed or empty one wrote nothing.
+EXPORTS_THAT_WROTE = (Export.Status.QUEUED, Export.Status.RUNNING, Export.Status.READY)
+
+
+def revision_refusal(decision: Decision) -> str:
+    """Why the reviewer may no longer revise this decision of theirs ("" when they may).
+
+    The rule: a standing decision may be revised until a senior physician has adjudicated its item
+    (the ruling rests on the verdicts as they were), and, once the item is approved, until an export
+    is started after it settled (it may be in that export, and an export is never changed afterwards).
+    """
+    if decision.undone_at is not None:
+        return "You undid this decision; it no longer stands, so there is nothing to revise."
+    if decision.superseded_at is not None:
+        return "You revised this decision already: open your latest decision on this item to revise it again."
+    item = decision.item
+    ruling = item.adjudications.order_by("-created_at").first()
+    if ruling is not None:
+        return (
+            f"A senior physician settled this item on {ruling.created_at:%Y-%m-%d}, so your decision can no "
+            "longer be revised. If you think the outcome is wrong, flag it to a senior physician."
+        )
+    if (
+        item.is_approved
+        and Export.objects.filter(created_at__gte=item.decided_at, status__in=EXPORTS_THAT_WROTE).exists()
+    ):
+        return (
+            "This item was approved and an export has been made since, which may hold it: your decision "
+            "can no longer be revised. If the exported text is wrong, tell the data lead."
+        )
+    return ""
+
+
+def revise_decision(
+    *,
+    reviewer,
+    decision_id: int,
+    verdict: str,
+    reasons: Iterable[str] = (),
+    comment: str = "",
+    instruction: str | None = None,
+    task_input: str | None = None,
+    output: str | None = None,
+    preference: str = "",
+) -> Decision:
+    """Replace one of the reviewer's own decisions with a new one; the old one stays, superseded.
+
+    The item settles again on the standing decisions (which may send it to adjudication, or settle a
+    disputed one). A retried revision stores one; revision_refusal says when it is no longer allowed.
+    An edit is made on the text every reviewer was shown (the original, version 0).
+    """
+    reasons = sorted(set(reasons))
+    comment = comment.strip()
+    now = timezone.now()
+    with transaction.atomic():
+        old = Decision.history.filter(pk=decision_id, reviewer=reviewer).first()
+        if old is None:
+            raise NotYours("This is not one of your decisions.")
+        # The item first, then the decision: the order submit_decision and undo lock in.
+        item = (
+            ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("candidate", "final_revision")
+            .get(pk=old.item_id)
+        )
+        old = Decision.history.select_for_update(of=("self",)).select_related("revision").get(pk=old.pk)
+        if old.superseded_at is not None:
+            newer = Decision.history.filter(supersedes=old).select_related("revision").first()
+            if newer is not None and _same_decision(newer, verdict, reasons, output, preference):
+                return newer  # a retried request
+        refusal = revision_refusal(old)
+        if refusal:
+            raise ReviewError(refusal)
+        preference = check_preference(item, verdict, preference)
+        revision = None
+        if verdict == Verdict.REJECT:
+            _check_reject(reasons, comment)
+        elif verdict == Verdict.EDIT:
+            posted = tuple((x or "").strip() for x in (instruction, task_input, output))
+            if (
+                old.verdict == Verdict.EDIT
+                and old.revision is not None
+                and posted == (old.revision.instruction, old.revision.input, old.revision.output)
+                and (old.preference, old.comment) == (preference, comment)
+            ):
+                raise ReviewError("You changed nothing: your decision stands as it was.")
+            revision = store_revision(
+                item, reviewer, instruction, task_input, output, 0, preference, on_original=True
+            )
+        elif verdict != Verdict.ACCEPT:
+            raise ReviewError("Choose accept, edit or reject.")
+        if (
+            verdict != Verdict.EDIT
+            and (verdict, preference, comment) == (old.verdict, old.preference, old.comment)
+            and (verdict != Verdict.REJECT or reasons == sorted(old.reasons))
+        ):
+            raise ReviewError("You changed nothing: your decision stands as it was.")
+        old.superseded_at = now
+        old.save(update_fields=["superseded_at"])  # its verdict stays as it was
+        decision = Decision.objects.create(
+            assignment_id=old.assignment_id,
+            item=item,
+            reviewer=reviewer,
+            verdict=verdict,
+            preference=preference,
+            reasons=reasons if verdict == Verdict.REJECT else [],
+            comment=comment,
+            revision=revision,
+            text_digest=decision_digest(item.candidate, verdict, preference, revision),
+            extra=old.extra,
+            # The time spent reviewing the item stays the first review's (median time per item).
+            seconds_spent=old.seconds_spent,
+            supersedes=old,
+        )
+        if not old.extra:
+            _resettle(item, decision)
+        return decision
+
+
+def _resettle(item: ReviewItem, latest: Decision) -> None:
+    """Settle the item again on its standing decisions, as if they had just been made."""
+    item.status = ReviewItem.Status.PENDING
+    item.final_verdict = item.final_preference = ""
+    item.final_revision = None
+    item.decided_at = None
+    _settle(item, latest)
+    item.save(update_fields=["status", "final_verdict", "final_revision", "final_preference", "decided_at"])

@@ -48,8 +48,14 @@ def _phi_findings(item: ReviewItem, texts: dict[str, str], preference: str) -> l
     ]
 
 
-def store_revision(item, author, instruction, task_input, output, based_on, preference="") -> ItemRevision:
-    """Store an edit as the item's next version; refused when empty, unchanged or made on another version."""
+def store_revision(
+    item, author, instruction, task_input, output, based_on, preference="", *, on_original: bool = False
+) -> ItemRevision:
+    """Store an edit as the item's next version; refused when empty, unchanged or made on another version.
+
+    `on_original`: a reviewer revising their own earlier decision edits the text every reviewer was
+    shown (version 0, the candidate: review is blind), whatever the item has settled on since.
+    """
     instruction, task_input, output = (
         (instruction or "").strip(),
         (task_input or "").strip(),
@@ -62,7 +68,16 @@ def store_revision(item, author, instruction, task_input, output, based_on, pref
             "The edited response cannot be empty. Write the corrected answer, or reject the item."
         )
     based_on = _based_on(based_on)
-    number, old_instruction, old_input, old_current = current_version(item)
+    if on_original:
+        candidate = item.candidate
+        number, old_instruction, old_input, old_current = (
+            0,
+            candidate.instruction,
+            candidate.input,
+            candidate.output,
+        )
+    else:
+        number, old_instruction, old_input, old_current = current_version(item)
     if based_on != number:
         raise ReviewError(
             f"This item changed since you opened it (you edited version {based_on}; it now reads as "

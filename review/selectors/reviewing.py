@@ -19,8 +19,9 @@ from review.models import Assignment, Decision, Preference, RejectReason, Review
 
 
 def live_assignments(now) -> Q:
-    """Assignments that count against an item's required reviews: submitted, or claimed and not expired."""
-    return Q(status=Assignment.Status.SUBMITTED) | Q(
+    """Assignments that count against an item's required reviews: submitted, waiting for a discussion's
+    answer, or claimed and not expired. A skipped one does not: the item goes to someone else."""
+    return Q(status__in=(Assignment.Status.SUBMITTED, Assignment.Status.DISCUSSING)) | Q(
         status=Assignment.Status.ACTIVE, lease_expires_at__gt=now
     )
 
@@ -76,7 +77,10 @@ def progress(reviewer) -> tuple[int, Decision | None]:
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     undo_since = now - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
     latest = (
-        Decision.objects.filter(reviewer=reviewer, created_at__gte=min(start_of_day, undo_since))
+        # A revision of an older decision is neither a new item reviewed nor something to undo.
+        Decision.objects.filter(
+            reviewer=reviewer, supersedes__isnull=True, created_at__gte=min(start_of_day, undo_since)
+        )
         .annotate(today=Window(Count("pk", filter=Q(created_at__gte=start_of_day))))
         .order_by("-created_at", "-pk")
         .first()

@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from core.roles import role_required
-from review.forms import DecisionForm, DraftForm
+from review.forms import DecisionForm, DraftForm, QuestionForm, SkipForm
 from review.models import ReviewerGuideline
-from review.queue.claims import prefetch_next, show_next
+from review.queue.claims import prefetch_next, show_next, skip_item
 from review.queue.decisions import submit_decision, undo_last_decision
+from review.queue.discussions import flag_for_discussion
 from review.queue.drafts import save_draft
 from review.queue.errors import NotYours, ReviewError
 from review.selectors.reviewing import draft_diff, review_workspace
@@ -55,7 +56,7 @@ def _decision_fields(form: DecisionForm) -> dict:
     return {
         "verdict": data.get("verdict", ""),
         "reasons": data.get("reasons", []),
-        "comment": data.get("comment", ""),
+        "comment": "\n\n".join(part for part in (data.get("comment"), data.get("note")) if part),
         "instruction": data.get("instruction"),
         "task_input": data.get("input"),
         "output": data.get("output"),
@@ -156,6 +157,60 @@ def undo(request: ReviewerRequest) -> HttpResponse:
         messages.info(request, notice)
         return redirect("review:review")
     return render(request, TEMPLATE + "#item", _page_context(request, notice=notice))
+
+
+def _next_item(request: ReviewerRequest, notice: str) -> HttpResponse:
+    """After a skip or a question: the reviewer's next item (a plain post goes back to the page)."""
+    if not request.htmx:
+        messages.info(request, notice)
+        return redirect("review:review")
+    return render(request, TEMPLATE + "#item", _page_context(request, notice=notice))
+
+
+@never_cache
+@require_POST
+@role_required(REVIEW)
+def skip(request: ReviewerRequest, pk: int) -> HttpResponse:
+    """Pass the item on to other reviewers (not my specialty, unsure): not a verdict."""
+    form = SkipForm(request.POST)
+    form.is_valid()
+    try:
+        skipped = skip_item(
+            reviewer=request.user, assignment_id=pk, reason=form.cleaned_data.get("skip_reason", "")
+        )
+    except NotYours as error:
+        raise Http404(str(error)) from error
+    except ReviewError as error:
+        context = _page_context(request, error=str(error), form_data=request.POST, open_panel="skip")
+        return _item_response(request, context, status=422)
+    return _next_item(
+        request,
+        f"You skipped item #{skipped.item_id} ({skipped.get_skip_reason_display().lower()}): "
+        "it goes to another reviewer and will not come back to you.",
+    )
+
+
+@never_cache
+@require_POST
+@role_required(REVIEW)
+def discuss(request: ReviewerRequest, pk: int) -> HttpResponse:
+    """Send the item with a question to the senior physicians; it waits for their answer."""
+    form = QuestionForm(request.POST)
+    form.is_valid()
+    try:
+        asked = flag_for_discussion(
+            reviewer=request.user, assignment_id=pk, question=form.cleaned_data.get("question", "")
+        )
+    except NotYours as error:
+        raise Http404(str(error)) from error
+    except ReviewError as error:
+        context = _page_context(request, error=str(error), form_data=request.POST, open_panel="discuss")
+        return _item_response(request, context, status=422)
+    return _next_item(
+        request,
+        f"Your question on item #{asked.item_id} went to the senior physicians. The item waits for "
+        "their answer under Discussions; you decide it then.",
+    )
 
 
 @require_GET
