@@ -9,7 +9,6 @@ urlpatterns = [
     path("review/assignments/<int:pk>/draft/", queue.draft, name="draft"),
     path("review/assignments/<int:pk>/skip/", queue.skip, name="skip"),
     path("review/assignments/<int:pk>/discuss/", queue.discuss, name="discuss"),
-    path("review/prefetch/", queue.prefetch, name="prefetch"),
     path("review/mine/", workspace.my_reviews, name="my_reviews"),
     path("review/mine/<int:pk>/", workspace.my_decision, name="my_decision"),
     path("review/discussions/", workspace.discussions, name="my_discussions"),

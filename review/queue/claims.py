@@ -203,24 +203,48 @@ def prefetch_next(reviewer) -> ReviewItem | None:
     return None
 
 
-def mark_shown(assignment: Assignment) -> None:
+def mark_shown(assignment: Assignment, now=None) -> None:
     """The item is in front of its reviewer from now: time spent counts from here."""
     if assignment.shown_at is None:
-        assignment.shown_at = timezone.now()
+        assignment.shown_at = now or timezone.now()
         Assignment.objects.filter(pk=assignment.pk, shown_at__isnull=True).update(
             shown_at=assignment.shown_at
         )
 
 
 def show_next(reviewer) -> ReviewItem | None:
-    """Claim the reviewer's next item (or resume the one they hold) and put it in front of them.
+    """Put the reviewer's next item in front of them (the one they hold, or a new claim) and, in the
+    same transaction, claim the one after it, so that the next save-and-next only has to show it and
+    the page needs no request of its own to claim ahead.
 
     None when nothing is claimable; otherwise the item carries its assignment as `item.assignment`.
     """
-    item = claim_next(reviewer)
-    if item is not None:
-        mark_shown(item.assignment)
-    return item
+    wait_for = None
+    for _ in range(CLAIM_LOOKS):
+        now = timezone.now()
+        with transaction.atomic():
+            _lock_reviewer(reviewer)
+            held = _held(reviewer, now)
+            if not held:
+                assignment, wait_for = _claim_new(reviewer, now, shown=True, wait_for=wait_for)
+                if assignment is None:
+                    if wait_for is None:
+                        return None
+                    continue  # only rows other reviewers were claiming: look again, waiting for one
+                # Fetched again with its item and (no) draft, as _held does: the page reads both.
+                held = [
+                    Assignment.objects.select_related("item__candidate__domain", "draft").get(
+                        pk=assignment.pk
+                    )
+                ]
+            front = held[0]
+            mark_shown(front, now)
+            if len(held) < HELD_AT_MOST:
+                _claim_new(reviewer, now)  # ahead, at best: a row being claimed by others waits for next time
+            item = front.item
+            item.assignment = front
+            return item
+    return None
 
 
 def skip_item(*, reviewer, assignment_id: int, reason: str) -> Assignment:

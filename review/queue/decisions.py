@@ -62,7 +62,7 @@ def submit_decision(
         # settle it one at a time.
         assignment = (
             Assignment.objects.select_for_update(of=("self", "item"))
-            .select_related("item__candidate")
+            .select_related("item__candidate", "draft")  # the draft (if any): no DELETE without one
             .filter(pk=assignment_id, reviewer=reviewer)
             .first()
         )
@@ -119,10 +119,20 @@ def submit_decision(
         )
         assignment.status = Assignment.Status.SUBMITTED
         assignment.save(update_fields=["status"])
-        ReviewDraft.objects.filter(assignment=assignment).delete()  # scratch work, now decided
+        # Scratch work, now decided. Loaded with the locked assignment: save_draft takes the same lock
+        # and refuses a submitted assignment, so no draft can appear meanwhile.
+        if _has_draft(assignment):
+            ReviewDraft.objects.filter(assignment=assignment).delete()
         if not extra:
             _settle(item, decision)
         return decision
+
+
+def _has_draft(assignment: Assignment) -> bool:
+    try:
+        return assignment.draft is not None
+    except ReviewDraft.DoesNotExist:
+        return False
 
 
 def _same_decision(

@@ -13,7 +13,7 @@ from django_htmx.middleware import HtmxDetails
 from core.roles import role_required
 from review.forms import DecisionForm, DraftForm, QuestionForm, SkipForm
 from review.models import ReviewerGuideline
-from review.queue.claims import prefetch_next, show_next, skip_item
+from review.queue.claims import show_next, skip_item
 from review.queue.decisions import submit_decision, undo_last_decision
 from review.queue.discussions import flag_for_discussion
 from review.queue.drafts import save_draft
@@ -134,14 +134,6 @@ def draft(request: ReviewerRequest, pk: int) -> HttpResponse:
         return render(request, TEMPLATE + "#draft-status", context, status=409)
     context.update(saved_at=saved.updated_at, diff=draft_diff(saved))
     return render(request, TEMPLATE + "#draft-status", context)
-
-
-@require_POST
-@role_required(REVIEW)
-def prefetch(request: ReviewerRequest) -> HttpResponse:
-    """Claim the next item while the reviewer reads this one."""
-    prefetch_next(request.user)
-    return HttpResponse(status=204)
 
 
 @never_cache

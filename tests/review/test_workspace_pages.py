@@ -75,11 +75,15 @@ def test_undo_with_nothing_to_undo_says_so(client_for, physician, review_items):
     assert r.status_code == 422 and "nothing to undo" in r.text
 
 
-def test_prefetch_claims_the_next_item(client_for, physician, review_items):
+def test_the_page_claims_the_next_item_ahead_and_fires_no_request_of_its_own(
+    client_for, physician, review_items
+):
     client = client_for(physician)
-    client.get(reverse("review:review"))
-    assert client.post(reverse("review:prefetch"), headers=HTMX).status_code == 204
+    page = client.get(reverse("review:review")).text
     assert Assignment.objects.filter(reviewer=physician, status="active").count() == 2
+    assert 'hx-trigger="load"' not in page
+    shown = Assignment.objects.filter(reviewer=physician, status="active", shown_at__isnull=False)
+    assert shown.count() == 1  # the one in front of them; time spent on the other counts when it is shown
 
 
 def test_the_page_shows_domain_technique_and_the_shortcuts(client_for, physician, review_items):
