@@ -1,6 +1,6 @@
 from django.urls import path
 
-from review.views import adjudication, batches, coverage, dashboard, queue
+from review.views import adjudication, batches, coverage, dashboard, queue, records
 
 app_name = "review"
 urlpatterns = [
@@ -16,6 +16,8 @@ urlpatterns = [
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/release/", batches.batch_release, name="batch_release"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("records/", records.record_list, name="records"),
+    path("records/<int:pk>/", records.record_detail, name="record"),
     path("dashboard/coverage/", coverage.coverage, name="coverage"),
     path("exports/", dashboard.export_create, name="export_create"),
     path("exports/<int:pk>/download/", dashboard.export_download, name="export_download"),

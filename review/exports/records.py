@@ -229,6 +229,23 @@ def select(
     return Selection(items=items, released=released, filter_counts=counts)
 
 
+def export_selection(
+    settings: ExportSettings, *, snapshot: dt.datetime, domain_alphas: Callable[[], dict]
+) -> tuple[QuerySet[ReviewItem], QuerySet[Candidate] | None]:
+    """The items (and released candidates) an export with these settings made at `snapshot` selected,
+    before its last gate, with no counting: for a page that asks which records an export holds.
+
+    Exports keep no list of their records, so this applies their filters again: agreement filters use
+    today's agreement figures, and an item whose decision changed after the snapshot is judged as it
+    stands now."""
+    items, released = _selected(settings, snapshot)
+    for _name, item_q, candidate_q in filter_steps(settings, domain_alphas=domain_alphas):
+        items = items.filter(item_q)
+        if released is not None:
+            released = released.filter(candidate_q)
+    return items, released
+
+
 def export_holds(
     settings: ExportSettings,
     *,
@@ -236,27 +253,16 @@ def export_holds(
     candidate_id: int,
     domain_alphas: Callable[[], dict],
 ) -> bool:
-    """Whether an export with these settings, made at `snapshot`, wrote this candidate's record.
-
-    Exports keep no list of their records: this applies the export's filters and its last gate to the
-    one record (a lookup by primary key per export). Agreement filters use today's agreement figures,
-    and an item whose decision changed after the snapshot is judged as it stands now.
-    """
-    items, released = _selected(settings, snapshot)
-    steps = filter_steps(settings, domain_alphas=domain_alphas)
+    """Whether an export with these settings, made at `snapshot`, wrote this candidate's record: its
+    filters (export_selection) and its last gate applied to the one record, by primary key."""
+    items, released = export_selection(settings, snapshot=snapshot, domain_alphas=domain_alphas)
     shaper = RecordShaper(settings)
-    item_q = Q(candidate_id=candidate_id)
-    for _name, q, _candidate_q in steps:
-        item_q &= q
-    row = items.filter(item_q).values_list(*ITEM_FIELDS).first()
+    row = items.filter(candidate_id=candidate_id).values_list(*ITEM_FIELDS).first()
     if row is not None:
         return shaper.item(row, []) is not None
     if released is None:
         return False
-    candidate_q = Q(pk=candidate_id)
-    for _name, _item_q, q in steps:
-        candidate_q &= q
-    row = released.filter(candidate_q).values_list(*CANDIDATE_FIELDS).first()
+    row = released.filter(pk=candidate_id).values_list(*CANDIDATE_FIELDS).first()
     return row is not None and shaper.released(row) is not None
 
 
