@@ -281,3 +281,18 @@ def test_roles(records, client_for):
 def test_anonymous_users_go_to_the_login(client, db):
     r = client.get("/records/")
     assert r.status_code == 302 and "/accounts/login/" in r.url
+
+
+def test_a_page_costs_a_fixed_number_of_queries(records, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lead = records["lead"]
+    everything = sorted(shown(lead), reverse=True)
+    counts = []
+    for size, after in ((2, None), (2, everything[3]), (len(everything), None)):
+        settings.RECORD_BROWSER_PAGE_SIZE = size
+        with CaptureQueriesContext(connection) as queries:
+            assert lead.get(records_url(after=after)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == counts[2], counts
