@@ -215,3 +215,33 @@ def test_stat_cards_are_wide_enough_for_their_figures():
 
     css = (Path(__file__).resolve().parents[2] / "static" / "studio.css").read_text()
     assert "dl.counts { grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); }" in css
+
+
+def test_held_back_candidates_are_counted_and_listed_with_their_findings(admin_client, demo_config):
+    from synth.quality.exact import record_hash
+    from synth.quality.gate import apply_gate
+
+    run = GenerationRun.objects.create(
+        teacher=demo_config, technique="self_instruct", requested_count=1, sample_rate=0, status="completed"
+    )
+    instruction = "Summarise the note for the patient reachable at 555-867-5309 about their asthma plan."
+    output = "Use the inhaler as prescribed and return if breathing worsens."
+    candidate = Candidate.objects.create(
+        run=run,
+        sequence=1,
+        technique="self_instruct",
+        instruction=instruction,
+        output=output,
+        content_hash=record_hash(instruction, "", output),
+        teacher_provider="offline",
+        teacher_model="offline",
+    )
+    apply_gate(candidate)
+    candidate.refresh_from_db()
+    assert candidate.held_back
+    page = admin_client.get(reverse("synth:run_detail", args=[run.pk])).text
+    url, count = reason_links(page)["held_back-phi"]
+    assert count == 1 and "Held back (1)" in page
+    text = admin_client.get(url).text
+    assert len(re.findall('data-testid="left-out-text"', text)) == 1
+    assert "Possible PHI" in text and "555-867-5309" in text
