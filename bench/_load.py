@@ -39,13 +39,39 @@ def _defaults(model, given: set[str]) -> dict:
     return values
 
 
-def load_candidates(count: int, *, pairs: bool = False) -> tuple:
-    """COPY `count` passed candidates of one completed run, spread over the demo domains; returns (run, batch)."""
+def _instruction(n: int) -> str:
+    return f"Benchmark task {n}: which ICD-10-CM chapter holds code A{n % 100:02d}, and why?"
+
+
+def _output(n: int) -> str:
+    return (
+        f"Answer {n}: chapter 1, certain infectious and parasitic diseases (A00-B99). "
+        "Codes starting with A or B belong there; confirm against the tabular list."
+    )
+
+
+def _other(n: int) -> str:
+    return f"Other answer {n}."
+
+
+def load_candidates(count: int, *, pairs: bool = False, gated: bool = True) -> tuple:
+    """COPY `count` passed candidates of one completed run, spread over the demo domains; returns (run, batch).
+
+    `gated`: stamped as the quality gate stamps a candidate whose texts the PHI screen found free of
+    PHI (Candidate.phi_free_under), as every candidate that reached review was. The texts differ only
+    in their numbers, so the screen's verdict on a spread of them is checked here, not assumed.
+    """
     from django.db import connection
     from django.utils import timezone
 
     from review.models import Batch
     from synth.models import Candidate, Domain, GenerationRun, Teacher
+    from synth.quality.phi import SCREEN_VERSION, find_phi
+
+    if gated:
+        for n in {0, 1, 7, 42, 99, 100, 12_345, 999_999, count - 1}:
+            texts = [_instruction(n), _output(n), _other(n) if pairs else ""]
+            assert not any(find_phi(text) for text in texts), f"benchmark text {n} holds PHI: {texts}"
 
     teacher = Teacher.objects.get(name="offline")
     domains = list(Domain.objects.values_list("pk", flat=True))
@@ -64,6 +90,7 @@ def load_candidates(count: int, *, pairs: bool = False) -> tuple:
         "teacher_model": "offline",
         "provenance": "{}",
         "created_at": now,
+        "phi_free_under": SCREEN_VERSION if gated else "",
     }
     per_row = ("sequence", "domain_id", "instruction", "output", "content_hash", "rejected_output")
     row_defaults = _defaults(Candidate, set(given) | set(per_row))
@@ -78,13 +105,10 @@ def load_candidates(count: int, *, pairs: bool = False) -> tuple:
                 **row_defaults,
                 "sequence": n + 1,
                 "domain_id": domains[n % len(domains)],
-                "instruction": f"Benchmark task {n}: which ICD-10-CM chapter holds code A{n % 100:02d}, and why?",
-                "output": (
-                    f"Answer {n}: chapter 1, certain infectious and parasitic diseases (A00-B99). "
-                    "Codes starting with A or B belong there; confirm against the tabular list."
-                ),
+                "instruction": _instruction(n),
+                "output": _output(n),
                 "content_hash": f"{n:064x}",
-                "rejected_output": f"Other answer {n}." if pairs else "",
+                "rejected_output": _other(n) if pairs else "",
             }
             copy.write_row([row[c] for c in columns])
     return run, batch

@@ -12,6 +12,10 @@
    - the naive baseline: the ORM loads every approved item as model instances (with its candidate,
      domain, revision and decisions), then json.dumps each record into a file.
 3. Prints records/s, peak RSS and the ratios.
+
+The candidates carry the PHI stamp the quality gate gives texts it screened free of PHI, as every
+candidate that reached review does, so the export's last gate trusts it; `--unstamped` loads them
+without it, and the export screens every record's texts (the worst case: the screen changed since).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from _load import (
 )
 
 
-def load(records: int) -> None:
+def load(records: int, *, gated: bool = True) -> None:
     from django.core.management import call_command
 
     from review.models import Assignment, Decision, ReviewItem
@@ -47,7 +51,7 @@ def load(records: int) -> None:
     load_demo_data(with_users=False)
     (reviewer,) = make_reviewers(1)
     started = time.perf_counter()
-    run, batch = load_candidates(records)
+    run, batch = load_candidates(records, gated=gated)
     insert_select(
         ReviewItem,
         {
@@ -180,6 +184,11 @@ def main() -> None:
         default=250_000,
         help="records the naive baseline loads (it holds them all)",
     )
+    parser.add_argument(
+        "--unstamped",
+        action="store_true",
+        help="candidates without the gate's PHI stamp: the export screens every text (its worst case)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
@@ -193,7 +202,7 @@ def main() -> None:
     server.start()
     try:
         setup_django(server.url)
-        load(args.records)
+        load(args.records, gated=not args.unstamped)
         results = {
             case: measure(server.url, case, args.baseline_records)
             for case in ("jsonl", "parquet", "csv", "naive")

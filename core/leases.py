@@ -11,9 +11,10 @@ its work over closes that row, saying why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -147,3 +148,30 @@ def task_rows(task: Task, *, lost_after: timedelta, now: datetime | None = None)
         else:
             rows.live.add(_args(result))
     return rows
+
+
+def rewatch(
+    watch: Task,
+    active: Iterable,
+    *,
+    lost_after: timedelta,
+    exception_path: str,
+    next_watch_at: Callable[[Any], datetime],
+    now: datetime | None = None,
+) -> None:
+    """Give each `active` row (a run, an export) whose watchdog task was lost a new one, due at
+    `next_watch_at(row)`, first closing the passes that ran for longer than `lost_after`: a watchdog's
+    pass takes moments, so one running for a whole lease lost its worker."""
+    now = now or timezone.now()
+    rows = task_rows(watch, lost_after=lost_after, now=now)
+    for _args, result_id in rows.lost:
+        close_lost_task(
+            result_id,
+            exception_path=exception_path,
+            reason="The worker running this watchdog pass stopped; a new pass was queued.",
+            now=now,
+        )
+    watched = {args[0] for args in rows.live if args}
+    for row in active:
+        if row.pk not in watched:
+            watch.using(run_after=next_watch_at(row)).enqueue(row.pk)

@@ -118,6 +118,8 @@ def adjudication_detail(item: ReviewItem, **extra) -> dict:
         "texts_differ": len(proposals) > 1,
         # The original is always a choice, even when no reviewer approved it unchanged.
         "offer_original": all(p.revision is not None for p in proposals),
+        # One text to choose from is chosen already: A accepts it.
+        "single_choice": len(proposals) == 1 and proposals[0].revision is None,
         "settled": _settled(item),
         "version": {"number": number, "instruction": instruction, "input": task_input, "output": output},
         "pair_choices": PAIR_CHOICES,

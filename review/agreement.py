@@ -139,23 +139,80 @@ def fleiss_kappa(counts: Sequence[Sequence[int]] | np.ndarray) -> float:
     return float((p_bar - p_e) / (1.0 - p_e))
 
 
-def _value_counts(reliability_data: Sequence[Sequence[Any]], level: str) -> tuple[np.ndarray, np.ndarray]:
-    """(units x values count matrix, the sorted distinct values) from raters x units data."""
+def _numeric_ratings(reliability_data: Any, level: str) -> np.ndarray | None:
+    """The ratings as a raters x units array of numbers (or of strings, for labels), NaN where missing.
+
+    None when only the per-value path can read them faithfully: Python objects (None, pandas' NA,
+    Decimal), a ragged list, text numpy would make of a list mixing numbers and strings, or integers a
+    float array could no longer tell apart.
+    """
+    given_array = isinstance(reliability_data, np.ndarray)
+    if given_array:
+        array = reliability_data
+    else:
+        try:
+            array = np.asarray(reliability_data)
+        except (ValueError, TypeError):  # ragged rows: the per-value path names the problem
+            return None
+    if array.ndim != 2 or array.size == 0:
+        return None
+    kind = array.dtype.kind
+    if kind == "U" and given_array and level == "nominal":
+        return array  # an array of text labels (a list of them might have held numbers too)
+    if kind not in "biuf":
+        return None
+    if level != "nominal":
+        return array.astype(float, copy=False)
+    if kind == "f" and not given_array:
+        # numpy turns a list mixing ints and floats into floats: above 2**53 two int labels may merge.
+        finite = np.abs(array[np.isfinite(array)])
+        if finite.size and finite.max() >= 2.0**53:
+            return None
+    return array
+
+
+def _value_codes(reliability_data: Any, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """(raters x units array of each rating's place in the values, from 1, 0 where missing; the sorted values)."""
+    ratings = _numeric_ratings(reliability_data, level)
+    if ratings is None:
+        return _value_codes_per_value(reliability_data, level)
+    present = ~np.isnan(ratings) if ratings.dtype.kind == "f" else None
+    given = ratings if present is None else ratings[present]
+    values = np.unique(given)
+    if level == "ratio" and len(values) and values[0] < 0:
+        raise ValueError("The ratio level needs ratings of zero or more: use the interval level for these.")
+    if len(values) <= 16:  # a few values (labels, a rating scale): a comparison each beats a binary search
+        places = np.ones(given.shape, dtype=np.intp)
+        for value in values[1:]:
+            places += given >= value
+    else:
+        places = np.searchsorted(values, given, side="right")
+    if present is None:
+        return places, values
+    codes = np.zeros(ratings.shape, dtype=np.intp)
+    codes[present] = places
+    return codes, values
+
+
+def _value_codes_per_value(reliability_data: Any, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """_value_codes for ratings numpy cannot hold as numbers: each value read and compared in Python."""
     rows = [list(row) for row in reliability_data]
     if not rows:
         raise ValueError("Give one row of ratings per rater.")
     width = len(rows[0])
     if any(len(row) != width for row in rows):
         raise ValueError("Every rater's row needs one entry per unit (None or NaN where missing).")
-    cells = [(u, value) for row in rows for u, value in enumerate(row) if not _is_missing(value)]
+    cells = [
+        (r, u, value) for r, row in enumerate(rows) for u, value in enumerate(row) if not _is_missing(value)
+    ]
     if level == "nominal":
-        keys = [value for _, value in cells]
+        keys = [value for _, _, value in cells]
         labels = _labels(keys)
         values = np.empty(len(labels), dtype=object)
         values[:] = labels
     else:
         try:
-            keys = [float(value) for _, value in cells]
+            keys = [float(value) for _, _, value in cells]
         except (TypeError, ValueError):
             raise ValueError(f"The {level} level needs numeric ratings.") from None
         if level == "ratio" and any(key < 0 for key in keys):
@@ -164,11 +221,57 @@ def _value_counts(reliability_data: Sequence[Sequence[Any]], level: str) -> tupl
             )
         labels = sorted(set(keys))
         values = np.array(labels, dtype=float)
-    index = {value: i for i, value in enumerate(labels)}
-    counts = np.zeros((width, len(values)))
+    index = {value: i for i, value in enumerate(labels, start=1)}
+    codes = np.zeros((len(rows), width), dtype=np.intp)
     if cells:
-        np.add.at(counts, ([u for u, _ in cells], [index[key] for key in keys]), 1)
-    return counts, values
+        codes[[r for r, _, _ in cells], [u for _, u, _ in cells]] = [index[key] for key in keys]
+    return codes, values
+
+
+def _value_counts(reliability_data: Any, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """(units x values table of how many raters gave each value, the sorted values): what
+    alpha_from_value_counts and bootstrap_alpha_ci take, from raters x units data."""
+    codes, values = _value_codes(reliability_data, level)
+    side = len(values) + 1
+    cells = (np.arange(codes.shape[1]) * side + codes).ravel()
+    counts = np.bincount(cells, minlength=codes.shape[1] * side).reshape(codes.shape[1], side)
+    return counts[:, 1:].astype(float), values
+
+
+def _coincidences(codes: np.ndarray, n_values: int) -> np.ndarray:
+    """Krippendorff's values x values coincidence matrix from _value_codes' raters x units codes.
+
+    Every pair of ratings of a unit with m ratings counts 1 / (m - 1), in both orders.
+    """
+    raters = codes.shape[0]
+    per_unit = np.count_nonzero(codes, axis=0)
+    weight = np.zeros(len(per_unit))
+    np.divide(1.0, per_unit - 1.0, out=weight, where=per_unit > 1)
+    most = int(per_unit.max(initial=0))
+    if most < raters // 2:
+        # Many raters, few per unit (crowd data): sorting each unit's codes moves the missing (0) first, so
+        # the last `most` rows hold every rating and the pairs below are those rows' only.
+        codes = np.sort(codes, axis=0)[raters - most :]
+    side = n_values + 1  # code 0, missing, takes a row and a column that are dropped
+    pairs = np.zeros(side * side)
+    for a in range(len(codes)):
+        for b in range(a + 1, len(codes)):
+            pairs += np.bincount(codes[a] * side + codes[b], weights=weight, minlength=side * side)
+    one_way = pairs.reshape(side, side)[1:, 1:]
+    return one_way + one_way.T
+
+
+def _alpha_from_coincidences(coincidences: np.ndarray, values: np.ndarray, level: str) -> float:
+    totals = coincidences.sum(axis=1)
+    n = totals.sum()
+    if n <= 1:
+        return float("nan")
+    delta = _distance(np.asarray(values), totals, level)
+    observed = float((coincidences * delta).sum())
+    expected = float((np.outer(totals, totals) * delta).sum()) / (n - 1.0)
+    if expected == 0.0:  # every pairable value is the same: no variation to agree or disagree on
+        return float("nan")
+    return 1.0 - observed / expected
 
 
 def _distance(values: np.ndarray, totals: np.ndarray, level: str) -> np.ndarray:
@@ -210,16 +313,7 @@ def alpha_from_value_counts(
         return float("nan")
     scale = w / (m - 1.0)
     coincidences = (counts * scale[:, None]).T @ counts - np.diag((counts * scale[:, None]).sum(axis=0))
-    totals = coincidences.sum(axis=1)
-    n = totals.sum()
-    if n <= 1:
-        return float("nan")
-    delta = _distance(np.asarray(values), totals, level)
-    observed = float((coincidences * delta).sum())
-    expected = float((np.outer(totals, totals) * delta).sum()) / (n - 1.0)
-    if expected == 0.0:  # every pairable value is the same: no variation to agree or disagree on
-        return float("nan")
-    return 1.0 - observed / expected
+    return _alpha_from_coincidences(coincidences, values, level)
 
 
 def krippendorff_alpha(
@@ -232,8 +326,8 @@ def krippendorff_alpha(
     """
     if level not in LEVELS:
         raise ValueError(f"Unknown level '{level}'. Choose one of: {', '.join(LEVELS)}.")
-    counts, values = _value_counts(reliability_data, level)
-    return alpha_from_value_counts(counts, values, level)
+    codes, values = _value_codes(reliability_data, level)
+    return _alpha_from_coincidences(_coincidences(codes, len(values)), values, level)
 
 
 def bootstrap_ci(

@@ -127,6 +127,8 @@ class ItemRevision(models.Model):
     # other response): an edit releases a held-back candidate only when this is empty.
     phi_findings = models.JSONField(default=list, blank=True)
     has_phi = models.BooleanField(default=False)
+    # The PHI screen that found none of its texts holds PHI (as synth's Candidate.phi_free_under).
+    phi_free_under = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,10 +1,11 @@
 """The demo's domains, seed tasks, facts, query set, documents, teacher and users; `seed_demo` loads
-them idempotently.
+them idempotently (review adds its reviewer guidelines when told: `demo_data_loaded`), and with
+`--runs` one small run per technique, generated here with the offline teacher and sampled in full.
 
-Everything here is chosen so each of the five techniques can be launched on a fresh demo with the
-offline teacher and put records in front of physicians: the sample query set asks only what the
-offline teacher's knowledge base answers (ICD-10-CM codes, blocks, chapters, the facts table), and
-the documents are de-identified and pass the PHI screen.
+Everything here is chosen so each technique can be launched on a fresh demo with the offline teacher
+and put records in front of physicians: the sample query set asks only what the offline teacher's
+knowledge base answers (ICD-10-CM codes, blocks, chapters, the facts table), and the documents are
+de-identified and pass the PHI screen.
 """
 
 from __future__ import annotations
@@ -14,7 +15,19 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from core import roles
-from synth.models import Domain, KnowledgeFact, Query, QuerySet, SeedTask, SourceDocument, Teacher
+from synth.generation import execute_run, launch_run
+from synth.models import (
+    Domain,
+    GenerationRun,
+    KnowledgeFact,
+    Query,
+    QuerySet,
+    SeedTask,
+    SourceDocument,
+    Teacher,
+)
+from synth.signals import demo_data_loaded
+from synth.techniques import TECHNIQUES
 from synth.techniques.documents import add_document
 
 DOMAINS = [
@@ -220,7 +233,15 @@ def ensure_offline_teacher() -> Teacher:
 @transaction.atomic
 def load_demo_data(*, with_users: bool = True) -> dict[str, int]:
     """Create what is missing; never duplicate, never overwrite what an administrator changed."""
-    created = {"domains": 0, "seed_tasks": 0, "users": 0, "facts": 0, "query_sets": 0, "documents": 0}
+    created = {
+        "domains": 0,
+        "seed_tasks": 0,
+        "users": 0,
+        "facts": 0,
+        "query_sets": 0,
+        "documents": 0,
+        "guidelines": 0,
+    }
     for name, slug, chapter, high_risk in DOMAINS:
         domain, made = Domain.objects.get_or_create(
             slug=slug, defaults={"name": name, "icd10_chapter": chapter, "high_risk": high_risk}
@@ -258,7 +279,51 @@ def load_demo_data(*, with_users: bool = True) -> dict[str, int]:
                 user.save(update_fields=["password"])
                 created["users"] += 1
             user.groups.add(Group.objects.get(name=role))
+    for _receiver, added in demo_data_loaded.send(sender=None):
+        for key, count in (added or {}).items():
+            created[key] = created.get(key, 0) + count
     return created
+
+
+DEMO_RUN_SIZE = 4  # candidates per technique: enough for a first look, quick to generate offline
+DEMO_RUN_OPTION = "demo_run"  # marks the runs `seed_demo --runs` made (techniques ignore it)
+
+
+def demo_run_options(technique: str) -> dict:
+    """What a demo run of the technique needs beyond its defaults (Distillation: the sample set)."""
+    options: dict = {DEMO_RUN_OPTION: True}
+    if technique == "distillation":
+        options["query_set"] = QuerySet.objects.get(name=SAMPLE_QUERY_SET).pk
+    return options
+
+
+def generate_demo_runs(*, report=lambda line: None) -> list[GenerationRun]:
+    """One small run per technique, generated here with the offline teacher and sent to review in
+    full, so a physician who logs in first has items; a technique that already has its demo run is
+    left alone (running it again adds no runs). Call after `load_demo_data`."""
+    teacher = ensure_offline_teacher()
+    admin = get_user_model().objects.filter(username=DEMO_USERS[0][0]).first()
+    made = []
+    for name, technique in TECHNIQUES.items():
+        if GenerationRun.objects.filter(technique=name, **{f"options__{DEMO_RUN_OPTION}": True}).exists():
+            continue
+        run = launch_run(
+            teacher=teacher,
+            technique=name,
+            requested_count=DEMO_RUN_SIZE,
+            sample_rate=1.0,
+            options=demo_run_options(name),
+            created_by=admin,
+            enqueue=False,
+        )
+        execute_run(run.pk)
+        run.refresh_from_db()
+        report(
+            f"  {technique.label}: run {run.pk} {run.get_status_display().lower()}, "
+            f"{run.generated_count - run.filtered_count} of {run.generated_count} candidates passed"
+        )
+        made.append(run)
+    return made
 
 
 def _load_sample_query_set() -> int:

@@ -1,17 +1,12 @@
 """Forms for launching runs and adding the material techniques work on (queries, documents)."""
 
-from pathlib import Path
-
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from core.uploads import size_in_words
+from core.uploads import oversized_message
 from synth.generation import MAX_RUN_SIZE, available_techniques
 from synth.models import Domain, Teacher
-from synth.techniques import TECHNIQUES, option_fields
-
-QUERY_FILE_TYPES = (".jsonl", ".ndjson", ".csv")
+from synth.techniques import TECHNIQUES, option_fields, option_owners
 
 
 class LaunchRunForm(forms.Form):
@@ -49,13 +44,35 @@ class LaunchRunForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Every technique's options (synth/techniques/): each applies to one technique and is ignored by
-        # the others.
+        # the others. The page shows only the chosen technique's (static/launch-form.js); without
+        # JavaScript all are shown, and the others' values are ignored here (see clean).
+        self.option_owner = option_owners()
         for name, field in option_fields().items():
             if name in self.fields:
                 raise ImproperlyConfigured(
                     f"A technique's option '{name}' has the name of a launch form field."
                 )
             self.fields[name] = field
+
+    def clean(self) -> dict:
+        data = super().clean()
+        chosen = data.get("technique")
+        for name, owner in self.option_owner.items():
+            if owner != chosen:  # another technique's option: neither checked nor kept
+                self.errors.pop(name, None)
+                data.pop(name, None)
+        return data
+
+    def general_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in self.option_owner]
+
+    def technique_sections(self) -> list[dict]:
+        """Each technique that has options, with its options' fields, in the technique menu's order."""
+        return [
+            {"name": name, "label": technique.label, "fields": fields}
+            for name, technique in TECHNIQUES.items()
+            if (fields := [self[f] for f, owner in self.option_owner.items() if owner == name])
+        ]
 
     def options(self) -> dict:
         """The chosen technique's options, as the run stores them."""
@@ -66,7 +83,9 @@ class LaunchRunForm(forms.Form):
 class QueryUploadForm(forms.Form):
     name = forms.CharField(max_length=200)
     file = forms.FileField(
-        required=False, help_text="JSON Lines or CSV (a query, instruction or question column)."
+        required=False,
+        help_text="JSON Lines or CSV (a query, instruction or question column), or a .txt file with one "
+        "query per line.",
     )
     typed = forms.CharField(
         label="Or type the questions", widget=forms.Textarea(attrs={"rows": 6}), required=False,
@@ -77,31 +96,10 @@ class QueryUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.oversized = oversized or []  # files the upload handler dropped for their size
 
-    def clean_file(self):
-        upload = self.cleaned_data.get("file")
-        if not upload:
-            return upload
-        if Path(upload.name).suffix.lower() not in QUERY_FILE_TYPES:
-            raise forms.ValidationError(
-                f"'{upload.name}' is not a JSON Lines or CSV file: upload a .jsonl or .csv file "
-                "(save a spreadsheet as CSV UTF-8 first)."
-            )
-        start = upload.read(8192)
-        upload.seek(0)
-        if b"\x00" in start:
-            raise forms.ValidationError(
-                f"'{upload.name}' holds binary data, not text: upload a .jsonl or .csv file."
-            )
-        return upload
-
     def clean(self):
         data = super().clean()
         if self.oversized:
-            limit = size_in_words(settings.UPLOAD_MAX_BYTES)
-            self.add_error(
-                "file",
-                f"'{self.oversized[0]}' is larger than the {limit} limit: split it into smaller files.",
-            )
+            self.add_error("file", oversized_message(self.oversized[0]))
         elif not data.get("file") and not (data.get("typed") or "").strip() and "file" not in self.errors:
             self.add_error("file", "Choose a file to upload, or type the questions below.")
         return data
@@ -111,3 +109,20 @@ class DocumentForm(forms.Form):
     title = forms.CharField(max_length=200)
     domain = forms.ModelChoiceField(queryset=Domain.objects.all(), required=False)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), help_text="De-identified text only.")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class DocumentUploadForm(forms.Form):
+    files = forms.Field(
+        label="Files",
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": ".txt,.md,.markdown,.jsonl"}),
+        help_text="Plain text or Markdown (one document each, titled by its first heading or its file "
+        'name), or JSON Lines (one {"title": ..., "text": ..., "domain": ...} per line). Several at once.',
+    )
+    domain = forms.ModelChoiceField(
+        queryset=Domain.objects.all(), required=False, help_text="For the documents that name none."
+    )

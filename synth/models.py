@@ -241,6 +241,10 @@ class Candidate(models.Model):
     # Passed the gate but flagged (e.g. PHI findings): shown to reviewers with the flag, and kept out
     # of exports unless a physician's edit replaced the text.
     held_back = models.BooleanField(default=False)
+    # The PHI screen (synth.quality.phi.SCREEN_VERSION) that found none of its texts holds PHI, as the
+    # gate stamped it; blank: PHI found, or not screened. The export's last gate screens again unless
+    # this is the current screen.
+    phi_free_under = models.CharField(max_length=16, blank=True)
     filter_reason = models.CharField(max_length=50, blank=True)
     content_hash = models.CharField(max_length=64, db_index=True)
     teacher_provider = models.CharField(max_length=20, choices=teacher_providers)

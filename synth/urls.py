@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/estimate/", views.run_estimate, name="run_estimate"),
     path("queries/", views.query_sets, name="query_sets"),
     path("documents/", views.documents, name="documents"),
+    path("documents/upload/", views.documents_upload, name="documents_upload"),
     path("<int:pk>/", views.run_detail, name="run_detail"),
     path("<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("<int:pk>/texts/", views.run_texts, name="run_texts"),

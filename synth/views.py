@@ -7,16 +7,24 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.roles import role_required
-from synth.forms import DocumentForm, LaunchRunForm, QueryUploadForm
+from core.uploads import oversized_message
+from synth.forms import DocumentForm, DocumentUploadForm, LaunchRunForm, QueryUploadForm
 from synth.generation import GenerationError, cancel_run, estimate_cost, launch_run
 from synth.models import GenerationRun, Query, QuerySet, RunChunk, SourceDocument, Teacher
 from synth.review_sample import rule_that_will_apply
 from synth.selectors import left_out_texts, relaunch_initial, run_outcomes
-from synth.techniques.documents import DocumentError, add_document
-from synth.techniques.queries import QueryImportError, import_queries
+from synth.techniques.documents import (
+    DocumentError,
+    DocumentFile,
+    DocumentImportError,
+    add_document,
+    import_documents,
+)
+from synth.techniques.queries import QueryImportError, import_queries, import_query_file
 
 LAUNCH = "synth.launch_run"
 
@@ -167,20 +175,19 @@ def query_sets(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             if upload:
-                content = upload.read().decode("utf-8-sig")
-                fmt = "csv" if upload.name.lower().endswith(".csv") else "jsonl"
-                source = upload.name
+                query_set = import_query_file(
+                    name=form.cleaned_data["name"],
+                    file_name=upload.name,
+                    data=upload.read(),
+                    created_by=request.user,
+                )
             else:
-                content, fmt, source = form.cleaned_data["typed"], "lines", ""
-            query_set = import_queries(
-                name=form.cleaned_data["name"],
-                content=content,
-                format=fmt,
-                source=source,
-                created_by=request.user,
-            )
-        except UnicodeDecodeError:
-            problems = ["the file is not UTF-8 text"]
+                query_set = import_queries(
+                    name=form.cleaned_data["name"],
+                    content=form.cleaned_data["typed"],
+                    format="lines",
+                    created_by=request.user,
+                )
         except QueryImportError as error:
             problems = error.problems
         else:
@@ -208,7 +215,7 @@ def query_sets(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(LAUNCH)
 def documents(request: HttpRequest) -> HttpResponse:
-    """Add a de-identified document for Backtranslation; one with PHI findings is held back, listed."""
+    """Add a de-identified document (typed in, or files); one with PHI findings is held back, listed."""
     form = DocumentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -228,5 +235,45 @@ def documents(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"'{document.title}' was added.")
             return redirect("synth:documents")
-    context = {"form": form, "documents": SourceDocument.objects.select_related("domain")[:200]}
-    return render(request, "synth/documents.html", context, status=422 if form.errors else 200)
+    return _documents_page(request, form=form, upload_form=DocumentUploadForm(auto_id="id_upload_%s"))
+
+
+@require_POST
+@role_required(LAUNCH)
+def documents_upload(request: HttpRequest) -> HttpResponse:
+    """Upload documents as files, several at once: all are stored, each PHI-screened, or none."""
+    upload_form = DocumentUploadForm(request.POST, request.FILES, auto_id="id_upload_%s")
+    problems = [oversized_message(name) for name in getattr(request, "oversized_uploads", [])]
+    if upload_form.is_valid() and not problems:
+        files = [DocumentFile(f.name, f.read()) for f in request.FILES.getlist("files")]
+        try:
+            added = import_documents(
+                files=files, domain=upload_form.cleaned_data["domain"], created_by=request.user
+            )
+        except DocumentImportError as error:
+            problems = error.problems
+        else:
+            held = sum(document.held_back for document in added)
+            said = f"{len(added)} document{'s' if len(added) != 1 else ''} added"
+            if held:
+                messages.warning(request, f"{said}; {held} held back: the PHI screen found identifiers.")
+            else:
+                messages.success(request, f"{said}; the PHI screen found nothing.")
+            ids = ",".join(str(document.pk) for document in added)
+            return redirect(f"{reverse('synth:documents')}?added={ids}")
+    return _documents_page(request, form=DocumentForm(), upload_form=upload_form, problems=problems)
+
+
+def _documents_page(
+    request: HttpRequest, *, form: DocumentForm, upload_form: DocumentUploadForm, problems: list[str] = ()
+) -> HttpResponse:
+    added_ids = [int(pk) for pk in request.GET.get("added", "").split(",") if pk.isdigit()][:500]
+    context = {
+        "form": form,
+        "upload_form": upload_form,
+        "problems": problems,
+        "added": SourceDocument.objects.filter(pk__in=added_ids).select_related("domain").order_by("pk"),
+        "documents": SourceDocument.objects.select_related("domain")[:200],
+    }
+    failed = problems or form.errors or upload_form.errors
+    return render(request, "synth/documents.html", context, status=422 if failed else 200)

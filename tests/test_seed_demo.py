@@ -1,7 +1,24 @@
+"""`seed_demo`: the demo's data, idempotent; with --runs (as `make demo` runs it) a review queue with
+something in it."""
+
+from io import StringIO
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 
-from synth.models import Domain, KnowledgeFact, Query, QuerySet, SeedTask, SourceDocument, Teacher
+from synth.models import (
+    Candidate,
+    Domain,
+    GenerationRun,
+    KnowledgeFact,
+    Query,
+    QuerySet,
+    SeedTask,
+    SourceDocument,
+    Teacher,
+)
+from synth.techniques import TECHNIQUES
 
 
 def test_seed_demo_is_idempotent(db):
@@ -59,3 +76,49 @@ def test_seed_demo_gives_every_technique_its_material(db):
     documents = SourceDocument.objects.all()
     assert documents.count() == 3 and not documents.filter(held_back=True).exists()  # pass the PHI screen
     assert KnowledgeFact.objects.filter(drug="metformin").count() == 2
+
+
+def test_seed_demo_writes_reviewer_guidelines_once_and_keeps_an_administrators(db, client):
+    from review.models import ReviewerGuideline
+
+    call_command("seed_demo", "--no-users")
+    call_command("seed_demo", "--no-users")
+    assert ReviewerGuideline.objects.count() == 1
+    ReviewerGuideline.objects.update(body="Our own guidelines.")
+    call_command("seed_demo", "--no-users")
+    assert list(ReviewerGuideline.objects.values_list("body", flat=True)) == ["Our own guidelines."]
+
+
+def test_seed_demo_without_runs_generates_nothing(db):
+    call_command("seed_demo", "--no-users")
+    assert not GenerationRun.objects.exists()
+
+
+def test_the_demos_first_login_finds_items_from_every_technique_and_a_second_seed_adds_none(db, client):
+    """`make demo` runs `seed_demo --runs`: a physician who logs in first has items to review, from a
+    small offline run of each technique, and the guidelines one key away."""
+    from review.models import ReviewItem
+
+    out = StringIO()
+    call_command("seed_demo", "--runs", stdout=out)
+    runs = GenerationRun.objects.all()
+    assert sorted(runs.values_list("technique", flat=True)) == sorted(TECHNIQUES)
+    for run in runs:
+        assert run.status == GenerationRun.Status.COMPLETED, (run.technique, run.error)
+        assert ReviewItem.objects.filter(candidate__run=run).exists(), run.technique
+        assert f"run {run.pk} completed" in out.getvalue()
+
+    r = client.post(
+        reverse("login"), {"username": "physician", "password": "physician-demo-pass"}, follow=True
+    )
+    assert r.status_code == 200 and r.context["user"].username == "physician"
+    page = client.get(reverse("review:review"))
+    assert page.status_code == 200
+    assert 'data-testid="queue-empty"' not in page.text and "data-assignment=" in page.text
+    assert "Reviewer guidelines (demo)" in client.get(reverse("review:guidelines")).text
+
+    counts = (GenerationRun.objects.count(), Candidate.objects.count(), ReviewItem.objects.count())
+    out = StringIO()
+    call_command("seed_demo", "--runs", stdout=out)
+    assert (GenerationRun.objects.count(), Candidate.objects.count(), ReviewItem.objects.count()) == counts
+    assert "none added" in out.getvalue()

@@ -1,10 +1,13 @@
 """The export's last gate: a record with possible PHI, an empty message or a pair that is no pair is
 withheld and counted, never written.
 
-Text is screened on its way into the studio and on every edit; this screen runs once more on exactly
-the texts a record is written with, because a record can be assembled from several versions (an edit of
-the answer keeps the instruction it was given) and because nothing a physician did not see in full may
-leave. A withheld record is counted once, under the first reason that applies, in WITHHELD order.
+Text is screened on its way into the studio (the gate) and on every edit, and each row is stamped with
+the screen that found it free of PHI (`phi_free_under`). A record is written only from texts the
+current screen has passed: if every row its texts come from carries the current screen's stamp, the
+same screen would find nothing now, and the record is not screened again; otherwise (the screen
+changed since, a row never stamped, a row the gate held back) its texts are screened here, exactly as
+the record holds them. A withheld record is counted once, under the first reason that applies, in
+WITHHELD order.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ def _same(a: str, b: str) -> bool:
 
 
 def withheld_reason(
-    *, kind: str, instruction: str, task_input: str, chosen: str, rejected: str | None
+    *, kind: str, instruction: str, task_input: str, chosen: str, rejected: str | None, screened: bool = False
 ) -> str:
-    """Why this record must not be written ("" if it may be): the texts are those the record holds."""
+    """Why this record must not be written ("" if it may be): the texts are those the record holds;
+    `screened`: they all come from rows the current PHI screen stamped free of PHI."""
     texts = [instruction, task_input, chosen] + ([rejected or ""] if kind == "dpo" else [])
-    if any(text and _has_phi(text) for text in texts):
+    if not screened and any(text and _has_phi(text) for text in texts):
         return "phi"
     if not instruction.strip() or not chosen.strip() or (kind == "dpo" and not (rejected or "").strip()):
         return "empty"

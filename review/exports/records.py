@@ -22,6 +22,7 @@ from review.exports.pseudonyms import Pseudonyms
 from review.exports.settings import ExportSettings
 from review.models import APPROVING_VERDICTS, Adjudication, Decision, Preference, ReviewItem, Verdict
 from synth.models import Candidate
+from synth.quality.phi import SCREEN_VERSION
 
 ITEM_FIELDS = (
     "pk",
@@ -39,6 +40,8 @@ ITEM_FIELDS = (
     "final_revision__instruction",
     "final_revision__input",
     "final_revision__output",
+    "candidate__phi_free_under",
+    "final_revision__phi_free_under",
 )
 CANDIDATE_FIELDS = (
     "pk",
@@ -50,6 +53,7 @@ CANDIDATE_FIELDS = (
     "teacher_provider",
     "teacher_model",
     "domain__name",
+    "phi_free_under",
 )
 
 _MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
@@ -343,7 +347,13 @@ class RecordShaper:
         return {"messages": [*user, *answer]}
 
     def _record(
-        self, instruction: str, task_input: str, chosen: str, rejected: str | None, provenance: dict[str, Any]
+        self,
+        instruction: str,
+        task_input: str,
+        chosen: str,
+        rejected: str | None,
+        screened: bool,
+        provenance: dict[str, Any],
     ) -> dict[str, Any] | None:
         self.seen += 1
         reason = withheld_reason(
@@ -352,6 +362,7 @@ class RecordShaper:
             task_input=task_input,
             chosen=chosen,
             rejected=rejected,
+            screened=screened,
         )
         if reason:
             self.withheld[reason] += 1
@@ -363,8 +374,14 @@ class RecordShaper:
         (
             pk, verdict, preference, revision_id, instruction, task_input, output, rejected_output,
             technique, provider, model, domain, revised_instruction, revised_input, revised_output,
+            candidate_free_under, revision_free_under,
         ) = row  # fmt: skip
         edited = revision_id is not None
+        # Every text of the record comes from the candidate or its final revision: both stamped free
+        # of PHI by the current screen means the same screen would find nothing now either.
+        screened = candidate_free_under == SCREEN_VERSION and (
+            not edited or revision_free_under == SCREEN_VERSION
+        )
         if preference == Preference.REJECTED_OUTPUT:
             chosen, rejected = rejected_output, output
         else:  # the judge's preferred response (also for a tie, or a single response)
@@ -375,7 +392,7 @@ class RecordShaper:
             if not rejected_output:
                 rejected = output  # DPO from edits: the original is the rejected one
         return self._record(
-            instruction, task_input, chosen, rejected,
+            instruction, task_input, chosen, rejected, screened,
             {
                 "id": f"item-{pk}",
                 "domain": domain or "",
@@ -392,8 +409,20 @@ class RecordShaper:
 
     def released(self, row: tuple) -> dict[str, Any] | None:
         """`row` holds CANDIDATE_FIELDS' values, in that order."""
-        pk, instruction, task_input, output, rejected_output, technique, provider, model, domain = row
-        return self._record(instruction, task_input, output, rejected_output, {
+        (
+            pk,
+            instruction,
+            task_input,
+            output,
+            rejected_output,
+            technique,
+            provider,
+            model,
+            domain,
+            free_under,
+        ) = row
+        screened = free_under == SCREEN_VERSION
+        return self._record(instruction, task_input, output, rejected_output, screened, {
             "id": f"candidate-{pk}",
             "domain": domain or "",
             "technique": technique,

@@ -114,18 +114,7 @@ def look_after_active_exports() -> list[Export]:
         return resumed
     active = list(Export.objects.filter(status__in=[Export.Status.QUEUED, Export.Status.RUNNING]))
     resumed += _queue_lost_builds(active)
-    now = timezone.now()
-    rows = leases.task_rows(watch, lost_after=export_lease(), now=now)
-    for _args, result_id in rows.lost:
-        # A watchdog pass takes moments; one running for a whole lease lost its worker.
-        leases.close_lost_task(
-            result_id,
-            exception_path=WORKER_LOST,
-            reason="The worker running this watchdog pass stopped; a new pass was queued.",
-            now=now,
-        )
-    watched = {args[0] for args in rows.live if args}
-    for export in active:
-        if export.pk not in watched:
-            watch.using(run_after=next_watch_at(export)).enqueue(export.pk)
+    leases.rewatch(
+        watch, active, lost_after=export_lease(), exception_path=WORKER_LOST, next_watch_at=next_watch_at
+    )
     return resumed

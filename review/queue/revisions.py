@@ -9,7 +9,7 @@ from review.models import ItemRevision, Preference, ReviewItem
 from review.queue.errors import ReviewError
 from review.selectors.reviewing import current_version, original_output
 from synth.quality.phi import KINDS as PHI_KINDS
-from synth.quality.phi import find_phi
+from synth.quality.phi import SCREEN_VERSION, find_phi
 from synth.quality.verdict import TEXT_FIELDS
 
 
@@ -86,4 +86,5 @@ def store_revision(item, author, instruction, task_input, output, based_on, pref
         author=author,
         phi_findings=findings,
         has_phi=bool(findings),
+        phi_free_under="" if findings else SCREEN_VERSION,
     )

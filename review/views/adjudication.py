@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -11,7 +12,7 @@ from review.adjudication_detail import adjudication_detail
 from review.forms import AdjudicationForm
 from review.queue.adjudication import adjudicate
 from review.queue.errors import ReviewError
-from review.selectors.adjudication import adjudication_scope, disputed_items
+from review.selectors.adjudication import adjudication_scope, disputed_items, next_disputed_item
 
 ADJUDICATE = "review.adjudicate_item"
 
@@ -56,4 +57,12 @@ def adjudication_item(request: HttpRequest, pk: int) -> HttpResponse:
     except ReviewError as error:
         context = adjudication_detail(item, error=str(error), form_data=request.POST)
         return render(request, "review/adjudicate.html", context, status=422)
-    return redirect("review:adjudication_list")
+    # Settled: on to the next disagreement, as save-and-next does for reviewers.
+    following = next_disputed_item(adjudicator=request.user, after=item.pk)
+    if following is None:
+        messages.success(
+            request, f"Item #{item.pk} is settled, and no other disagreement is waiting for you."
+        )
+        return redirect("review:adjudication_list")
+    messages.success(request, f"Item #{item.pk} is settled. This is the next disagreement.")
+    return redirect("review:adjudicate", following.pk)

@@ -87,17 +87,11 @@ def look_after_active_runs() -> list[RunChunk]:
     resumed = resume_stalled_runs()
     if not leases.keeps_task_rows(watch_run):
         return resumed
-    now = timezone.now()
-    rows = leases.task_rows(watch_run, lost_after=run_lease(), now=now)
-    for _args, result_id in rows.lost:
-        # A watchdog pass takes moments; one running for a whole lease lost its worker.
-        leases.close_lost_task(
-            result_id,
-            exception_path=WORKER_LOST,
-            reason="The worker running this watchdog pass stopped; a new pass was queued.",
-            now=now,
-        )
-    watched = {args[0] for args in rows.live if args}
-    for run in GenerationRun.objects.filter(status__in=GenerationRun.ACTIVE_STATUSES).exclude(pk__in=watched):
-        watch_run.using(run_after=next_watch_at(run)).enqueue(run.pk)
+    leases.rewatch(
+        watch_run,
+        GenerationRun.objects.filter(status__in=GenerationRun.ACTIVE_STATUSES),
+        lost_after=run_lease(),
+        exception_path=WORKER_LOST,
+        next_watch_at=next_watch_at,
+    )
     return resumed

@@ -300,6 +300,9 @@ def find_near_duplicates(
     """Pairs (i, j), i < j, of texts whose Jaccard similarity over word shingles reaches the threshold.
 
     LSH proposes pairs (any band in common); each is confirmed with the exact Jaccard similarity.
+    A text with the same shingles as an earlier one (a copy, up to case and punctuation) is paired with
+    the first of them only: not with the other copies, nor with the first one's other near-duplicates,
+    which are the copy's too.
     """
     return [(i, j) for i, j, _ in near_duplicate_pairs(texts, threshold, config=config)]
 
@@ -307,26 +310,38 @@ def find_near_duplicates(
 def near_duplicate_pairs(
     texts: Sequence[str], threshold: float = 0.8, *, config: DedupConfig | None = None
 ) -> list[tuple[int, int, float]]:
-    """As find_near_duplicates, with each pair's exact Jaccard similarity."""
+    """As find_near_duplicates, with each pair's exact Jaccard similarity (1.0 for a copy)."""
     base = config or configured()
     config = DedupConfig(threshold=threshold, shingle_size=base.shingle_size, num_perm=base.num_perm)
     chunks, sigs, nonempty = _hash_and_sign(texts, config)
     sets: dict[int, set[int]] = {}
 
-    def shingle_set(i: int) -> set[int]:  # Python sets: a pair of 50-shingle sets in a microsecond
+    def shingles(i: int) -> set[int]:  # Python sets: a pair of 50-shingle sets in a microsecond
+        hashes, offsets = chunks[i // TEXT_CHUNK]
+        k = i % TEXT_CHUNK
+        return set(hashes[offsets[k] : offsets[k + 1]].tolist())
+
+    def shingle_set(i: int) -> set[int]:
         if i not in sets:
-            hashes, offsets = chunks[i // TEXT_CHUNK]
-            k = i % TEXT_CHUNK
-            sets[i] = set(hashes[offsets[k] : offsets[k + 1]].tolist())
+            sets[i] = shingles(i)
         return sets[i]
 
-    pairs = []
-    for i, j in candidate_pairs(sigs, config.bands, nonempty=nonempty).tolist():
+    # Thousands of copies of one text would share every bucket, and their pairs grow as their square:
+    # each copy is paired with the first text only, and only the first one goes on to the banding.
+    copies = [
+        (i, j) for i, j in identical_signatures(sigs, nonempty).tolist() if shingle_set(i) == shingles(j)
+    ]
+    banded = nonempty.copy()
+    banded[[j for _, j in copies]] = False
+    pairs = [(i, j, 1.0) for i, j in copies]
+    for i, j in candidate_pairs(sigs, config.bands, nonempty=banded).tolist():
         a, b = shingle_set(i), shingle_set(j)
         shared = len(a & b)
         similarity = shared / (len(a) + len(b) - shared) if a and b else 0.0
         if similarity >= threshold:
             pairs.append((i, j, similarity))
+    if copies:
+        pairs.sort()
     return pairs
 
 
@@ -356,6 +371,36 @@ def _hash_and_sign(
 
 
 _BAND_MIX = np.random.RandomState(SEED).randint(1, 2**62, size=512, dtype=np.uint64) | np.uint64(1)
+
+
+# Signature values folded into the key that groups texts which may be copies of each other: enough
+# that unrelated texts almost never share it (whole signatures are compared after).
+_COPY_KEY_VALUES = 16
+
+
+def identical_signatures(sigs: np.ndarray, nonempty: Sequence[bool]) -> np.ndarray:
+    """Pairs (first, later) of rows with the same signature, each later row with the first row of its
+    signature (rows x 2, first < later), by one sort of a key folded from a few values.
+
+    Equal signatures do not prove equal shingles (at Jaccard 0.99 a quarter of pairs have them): the
+    caller compares the shingles before taking a row as a copy.
+    """
+    ids = np.flatnonzero(np.asarray(nonempty, dtype=bool))
+    if len(ids) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    values = sigs[ids, : min(_COPY_KEY_VALUES, sigs.shape[1])]
+    key = np.zeros(len(ids), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in range(values.shape[1]):
+            key += values[:, c].astype(np.uint64) * _BAND_MIX[c]
+    order = np.argsort(key, kind="stable")  # stable: within a key, rows in their order, the first first
+    ordered = key[order]
+    starts = np.flatnonzero(np.append(True, ordered[1:] != ordered[:-1]))
+    first = np.repeat(order[starts], np.diff(np.append(starts, len(order))))
+    later = first != order
+    a, b = ids[first[later]], ids[order[later]]
+    same = (sigs[a] == sigs[b]).all(axis=1)
+    return np.stack((a[same], b[same]), axis=1).astype(np.int64)
 
 
 def candidate_pairs(sigs: np.ndarray, bands: tuple[int, int], *, nonempty: Sequence[bool]) -> np.ndarray:

@@ -44,5 +44,8 @@ def apply_gate(candidate: Candidate) -> Candidate:
         candidate.status = Candidate.Status.FILTERED if failed else Candidate.Status.PASSED
         candidate.filter_reason = failed.check_name if failed else ""
     candidate.held_back = candidate.status == Candidate.Status.PASSED and any(v.hold_back for v in verdicts)
-    candidate.save(update_fields=["status", "filter_reason", "held_back"])
+    stamps = {name: value for verdict in verdicts for name, value in verdict.stamps.items()}
+    for name, value in stamps.items():
+        setattr(candidate, name, value)
+    candidate.save(update_fields=["status", "filter_reason", "held_back", *stamps])
     return candidate

@@ -17,6 +17,8 @@ class Verdict:
     flagged: bool = False
     hold_back: bool = False
     score: float | None = None
+    # Candidate fields the check sets as it judges (the PHI check stamps the screen that found none).
+    stamps: dict[str, Any] = field(default_factory=dict)
 
 
 # The candidate's texts every text check reads, with the names shown to reviewers.

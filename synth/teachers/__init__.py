@@ -1,7 +1,14 @@
-"""Teacher providers, one module each, registered by name; `client_for` builds the client a Teacher row describes."""
+"""Teacher providers, one module each, registered by name; `client_for` builds the client a Teacher row describes.
+
+Every `*_provider` module of this package is imported here, so a new provider is one new module (and
+its tests): it appears in the admin's choices (in its `order`), `manage.py teacher add --provider`
+and batch mode if it says `batch_api = True`, with no migration.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -10,13 +17,13 @@ from django.views.decorators.debug import sensitive_variables
 from synth.teachers.base import PROVIDERS, TeacherClient, TeacherError, TeacherProvider
 from synth.teachers.redact import redact_key
 
-# Importing a provider's module registers it (TeacherProvider.__init_subclass__); the admin offers the
-# providers in this order.
-# isort: off
-from synth.teachers.offline import OfflineTeacher
-from synth.teachers.openai_provider import OpenAITeacher
-from synth.teachers.anthropic_provider import AnthropicTeacher
-# isort: on
+# Importing a provider's module registers it (TeacherProvider.__init_subclass__).
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name.endswith("_provider"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+_ordered = sorted(PROVIDERS.items(), key=lambda item: (item[1].order, item[0]))
+PROVIDERS.clear()
+PROVIDERS.update(_ordered)
 
 if TYPE_CHECKING:
     from synth.models import Teacher
@@ -50,9 +57,6 @@ def client_for(teacher: Teacher) -> TeacherClient:
 
 __all__ = [
     "PROVIDERS",
-    "AnthropicTeacher",
-    "OfflineTeacher",
-    "OpenAITeacher",
     "TeacherClient",
     "TeacherError",
     "TeacherProvider",

@@ -45,6 +45,7 @@ CUT_OFF_REASONS = frozenset({"max_tokens", "model_context_window_exceeded"})
 class AnthropicTeacher(SdkTeacher):
     provider = "anthropic"
     label = "Anthropic"
+    order = 30
     batch_api = True
     sdk_name, client_name = "anthropic", "Anthropic"
     status_hints = {**STATUS_HINTS, 529: "the server is overloaded"}

@@ -94,6 +94,7 @@ class TeacherProvider:
 
     provider: ClassVar[str]  # the name stored in Teacher.provider
     label: ClassVar[str]  # how the admin offers it
+    order: ClassVar[int] = 100  # its place among the admin's choices
     batch_api: ClassVar[bool] = False  # runs may go through the provider's batch API (synth/batches.py)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

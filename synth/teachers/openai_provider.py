@@ -33,6 +33,7 @@ BATCH_LABEL = "studio_batch"  # the metadata key naming our batch, for finding i
 class OpenAITeacher(SdkTeacher):
     provider = "openai"
     label = "OpenAI or OpenAI-compatible"
+    order = 20
     batch_api = True
     sdk_name, client_name = "openai", "OpenAI"
 

@@ -38,4 +38,13 @@ def option_fields() -> dict[str, forms.Field]:
     return offered
 
 
-__all__ = ["TECHNIQUES", "Discard", "Draft", "StepResult", "Technique", "option_fields"]
+def option_owners() -> dict[str, str]:
+    """Which technique each option field of the launch form belongs to (field name -> technique)."""
+    return {
+        field_name: name
+        for name, technique in TECHNIQUES.items()
+        for field_name in technique.Options.form_fields()
+    }
+
+
+__all__ = ["TECHNIQUES", "Discard", "Draft", "StepResult", "Technique", "option_fields", "option_owners"]

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from django import forms
 
-from synth.models import SourceDocument
 from synth.teachers.base import Schema
 from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
+from synth.techniques.documents import documents_used_up, usable_documents
 from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "backtranslation/1"
@@ -110,36 +110,22 @@ class Backtranslation(Technique):
     @classmethod
     def check_options(cls, options: dict, *, domains: list) -> BacktranslationOptions:
         checked = super().check_options(options, domains=domains)
-        if not cls._documents(domains).exists():
+        if not usable_documents(domains).exists():
             raise option_error(
                 "Backtranslation needs documents: upload de-identified documents first (documents "
                 "with PHI findings are held back and not used)."
             )
         return checked
 
-    @staticmethod
-    def _documents(domains: list):
-        documents = SourceDocument.objects.filter(held_back=False).order_by("pk")
-        if domains:
-            documents = documents.filter(domain__in=domains)
-        return documents
-
     def _used_up(self) -> str:
-        domains = list(self.run.domains.all())
-        usable = self._documents(domains).count()
-        held = SourceDocument.objects.filter(held_back=True)
-        held = (held.filter(domain__in=domains) if domains else held).count()
-        said = f"{usable} document{'s' if usable != 1 else ''}, one instruction each"
-        if held:
-            said += f" ({held} more held back for PHI findings)"
-        return f"{said}: every document has been used. Add documents at /runs/documents/ for more."
+        return documents_used_up(list(self.run.domains.all()), each="one instruction each")
 
     def step(self, number: int, *, want: int) -> Step:
         threshold = self.options.min_score
         chunk = self.run.chunks.get(index=self.chunk_index)
         start = chunk.first_sequence - 1 + number * self.batch_size
         end = min(start + self.batch_size, chunk.first_sequence - 1 + chunk.size)
-        documents = list(self._documents(list(self.run.domains.all())).select_related("domain")[start:end])
+        documents = list(usable_documents(list(self.run.domains.all())).select_related("domain")[start:end])
         if start >= end or not documents:
             return StepResult(drafts=[], stop_reason=self._used_up())
         instructions = yield [

@@ -138,7 +138,7 @@ class Technique:
         (a step's first call, whose prompt may depend on what other steps stored meanwhile); others
         are named by their prompt too, so a resumed step never reuses an answer to another question.
         `context` says what the prompt asks, in structured form, for the offline teacher (a "task"
-        and its fields: synth/teachers/offline.py reads them); it is never sent to a provider."""
+        and its fields: synth/teachers/offline_provider.py reads them); it is never sent to a provider."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         key = f"{self.chunk_index}:{number}:{slot}"
         if not by_slot:

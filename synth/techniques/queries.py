@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from core.uploads import UploadError, read_text_file
 from synth.models import Domain, Query, QuerySet
 from synth.quality.phi import find_phi
 
@@ -21,6 +22,10 @@ MAX_QUERIES = 10_000
 MAX_QUERY_CHARS = 8_000
 MAX_NESTING = 20  # JSON deeper than this is not a query record (and very deep JSON exhausts the parser)
 TEXT_FIELDS = ("query", "instruction", "question")  # accepted names for the question column
+# A query file's suffix and how it is read; the upload page and `manage.py import_queries` share these.
+QUERY_FILE_TYPES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "lines"}
+QUERY_FILE_DESCRIBED = "a JSON Lines or CSV file (or plain text, one query per line)"
+QUERY_FILE_HINT = "upload a .jsonl, .csv or .txt file (save a spreadsheet as CSV UTF-8 first)"
 
 
 class QueryImportError(Exception):
@@ -204,3 +209,15 @@ def import_queries(*, name: str, content: str, format: str, source: str = "", cr
             )
         Query.objects.bulk_create(queries)
     return query_set
+
+
+def import_query_file(*, name: str, file_name: str, data: bytes, created_by=None) -> QuerySet:
+    """A query set from a file's bytes (JSON Lines, CSV, or one query per line in a .txt file): the
+    file is checked as a whole (type, size, binary data, encoding), then every row, then stored."""
+    try:
+        content, format = read_text_file(
+            file_name, data, accepted=QUERY_FILE_TYPES, described=QUERY_FILE_DESCRIBED, hint=QUERY_FILE_HINT
+        )
+    except UploadError as error:
+        raise QueryImportError([str(error)]) from None
+    return import_queries(name=name, content=content, format=format, source=file_name, created_by=created_by)

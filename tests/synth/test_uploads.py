@@ -94,3 +94,20 @@ def test_a_document_over_the_request_size_limit_gets_a_page_that_says_so(client,
     assert r.status_code == 400
     assert "over the size limit" in r.text and "Nothing was changed" in r.text
     assert not SourceDocument.objects.exists()
+
+
+def test_a_text_file_is_one_query_per_line_as_on_the_command_line(admin_client, demo_config):
+    assert (
+        upload(admin_client, "questions.txt", b"Define shock.\n\nName two beta blockers.\n").status_code
+        == 302
+    )
+    assert list(uploaded_sets().get().queries.order_by("line").values_list("line", "text")) == [
+        (1, "Define shock."),
+        (3, "Name two beta blockers."),
+    ]
+
+
+def test_an_empty_file_is_refused_with_its_name(admin_client, demo_config):
+    r = upload(admin_client, "empty.jsonl", b"\n  \n")
+    assert r.status_code == 422 and "&#x27;empty.jsonl&#x27; is empty: nothing to import." in r.text
+    assert not uploaded_sets().exists()

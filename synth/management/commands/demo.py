@@ -8,14 +8,14 @@ from synth.demo_data import DEMO_USERS
 
 
 class Command(BaseCommand):
-    help = "Run the demo: migrate, load demo data, then the web server and one task worker until Ctrl-C."
+    help = "Run the demo: migrate, load demo data with one small run per technique, then the web server and one task worker until Ctrl-C."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="Address for the web server.")
 
     def handle(self, *args, addr: str, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("seed_demo", stdout=self.stdout)
+        call_command("seed_demo", runs=True, stdout=self.stdout)
         manage = [sys.executable, "manage.py"]
         ready = "\n".join(
             [

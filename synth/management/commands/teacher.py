@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from synth.generation import ensure_offline_teacher
 from synth.models import Teacher
+from synth.plugins import PROVIDERS
 from synth.teachers.setup import TeacherSetupError, add_teacher
 
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True)
         add = actions.add_parser("add", help="Add a teacher.")
         add.add_argument("name")
-        add.add_argument("--provider", required=True, choices=Teacher.Provider.values)
+        add.add_argument("--provider", required=True, choices=list(PROVIDERS))
         add.add_argument("--model", default="")
         add.add_argument("--base-url", default="", help="For OpenAI-compatible servers (vLLM, Ollama).")
         add.add_argument("--api-key-env", default="", help="Name of the variable holding the key.")

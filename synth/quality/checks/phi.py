@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from synth.models import Candidate
 from synth.quality.checks.base import Check
-from synth.quality.phi import KINDS, find_phi
+from synth.quality.phi import KINDS, SCREEN_VERSION, find_phi
 from synth.quality.verdict import TEXT_FIELDS, Verdict
 
 
@@ -30,7 +30,7 @@ class PhiCheck(Check):
                     }
                 )
         if not findings:
-            return Verdict(self.name, True)
+            return Verdict(self.name, True, stamps={"phi_free_under": SCREEN_VERSION})
         kinds = sorted({KINDS[f["kind"]] for f in findings})
         return Verdict(
             self.name,
@@ -39,4 +39,5 @@ class PhiCheck(Check):
             {"findings": findings},
             flagged=True,
             hold_back=True,
+            stamps={"phi_free_under": ""},
         )

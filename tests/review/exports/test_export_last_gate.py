@@ -164,3 +164,33 @@ def test_a_system_prompt_with_phi_is_refused(demo, tmp_path):
     with pytest.raises(CommandError, match="system prompt may hold PHI"):
         call_command("export", "--out", str(tmp_path / "x"), "--system-prompt", "Reviewed by Dr. John Smith.")
     assert not Export.objects.exists()
+
+
+def test_the_screen_stamps_what_it_passed_and_the_export_trusts_only_the_current_stamp(
+    demo, django_capture_on_commit_callbacks
+):
+    from synth.models import Candidate
+    from synth.quality.phi import SCREEN_VERSION
+
+    users, items = demo
+    # The gate stamped every candidate it found free of PHI with the screen it used.
+    assert {item.candidate.phi_free_under for item in items} == {SCREEN_VERSION}
+    physician = logged_in(users["physician"])
+    accepted = [decide(physician, "accept") for _ in items[:2]]
+    edited = ItemRevision.objects.get(item=edit(physician, output=BETTER))
+    assert edited.phi_free_under == SCREEN_VERSION
+    slip = ItemRevision.objects.get(item=edit(physician, output=PHI))
+    assert slip.phi_free_under == "" and slip.has_phi
+    lead = logged_in(users["datalead"])
+
+    # A candidate whose stamp comes from an older screen, which (say) missed a phone number: the
+    # export screens it again, and withholds it.
+    stale = accepted[0].candidate
+    Candidate.objects.filter(pk=stale.pk).update(
+        output=f"{stale.output} {PHI}", phi_free_under="0123456789abcdef"
+    )
+    row = export_from_dashboard(lead, django_capture_on_commit_callbacks, format="jsonl")
+    assert row.manifest["withheld"]["phi"] == 1
+    texts = "\n".join(exported_texts(export_folder(row)).values())
+    assert "555-867-5309" not in texts and BETTER in texts
+    assert f"item-{accepted[1].pk}" in texts and f"item-{stale.pk}" not in texts

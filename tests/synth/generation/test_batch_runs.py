@@ -102,7 +102,8 @@ def test_the_batch_carries_the_same_request_a_live_call_sends(batch_loopback, pr
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 @pytest.mark.parametrize(
-    "technique", ["self_instruct", "evol_instruct", "distillation", "backtranslation", "preference"]
+    "technique",
+    ["self_instruct", "evol_instruct", "distillation", "summarization", "backtranslation", "preference"],
 )
 def test_each_technique_runs_through_the_batch_api(batch_loopback, provider, technique):
     teacher, server = batch_loopback(provider)
@@ -110,7 +111,7 @@ def test_each_technique_runs_through_the_batch_api(batch_loopback, provider, tec
     options = {}
     if technique == "distillation":
         options["query_set"] = import_queries(name="q", content="\n".join(QUESTIONS[:3]), format="lines").pk
-    if technique == "backtranslation":
+    if technique in ("backtranslation", "summarization"):
         for n in range(3):
             add_document(
                 title=f"Doc {n}",

@@ -2,7 +2,7 @@ import pytest
 
 from synth.knowledge import icd10
 from synth.teachers.base import Schema, TeacherError
-from synth.teachers.offline import OfflineTeacher
+from synth.teachers.offline_provider import OfflineTeacher
 from synth.techniques.self_instruct import OUTPUT_SCHEMA, TASKS_SCHEMA, output_prompt
 
 

@@ -2,7 +2,7 @@
 
 from synth.teachers.base import Completion
 from synth.teachers.dispatch import Call, Dispatcher
-from synth.teachers.offline import OfflineTeacher
+from synth.teachers.offline_provider import OfflineTeacher
 from synth.techniques.self_instruct import OUTPUT_SCHEMA
 
 

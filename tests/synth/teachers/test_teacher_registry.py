@@ -11,7 +11,7 @@ from synth.batches import BATCH_PROVIDERS, call_cost
 from synth.models import Teacher
 from synth.teachers import PROVIDERS, TeacherError, TeacherProvider, client_for
 from synth.teachers.anthropic_provider import AnthropicTeacher
-from synth.teachers.offline import OfflineTeacher
+from synth.teachers.offline_provider import OfflineTeacher
 from synth.teachers.openai_provider import OpenAITeacher
 from synth.teachers.pricing import token_cost
 

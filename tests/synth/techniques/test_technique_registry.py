@@ -104,6 +104,7 @@ def test_the_techniques_are_offered_in_their_order():
         "self_instruct",
         "evol_instruct",
         "distillation",
+        "summarization",
         "backtranslation",
         "preference",
     ]

@@ -81,7 +81,8 @@ def loopback_teacher(request, demo_config, settings):
 
 
 @pytest.mark.parametrize(
-    "technique", ["self_instruct", "evol_instruct", "distillation", "backtranslation", "preference"]
+    "technique",
+    ["self_instruct", "evol_instruct", "distillation", "summarization", "backtranslation", "preference"],
 )
 def test_each_technique_runs_through_the_sdk(loopback_teacher, technique, settings):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
@@ -90,7 +91,7 @@ def test_each_technique_runs_through_the_sdk(loopback_teacher, technique, settin
         options["query_set"] = import_queries(
             name="q", content="Define shock.\nDefine sepsis.\nDefine SIRS.", format="lines"
         ).pk
-    if technique == "backtranslation":
+    if technique in ("backtranslation", "summarization"):
         for n in range(3):
             add_document(
                 title=f"Doc {n}",

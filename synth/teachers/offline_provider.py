@@ -7,8 +7,9 @@ wording; it replies with JSON text that goes through the same parsing, so every 
 is exercised. Everything it writes is labelled "offline" wherever it is shown.
 
 It answers only what its knowledge base holds: ICD-10-CM codes, blocks and chapters, and the
-administrator's facts table (dose ranges, maximum daily doses, contraindications). Any other
-question is a failed call with the reason `no_answer`, never an apology passed off as an answer.
+administrator's facts table (dose ranges, maximum daily doses, contraindications); asked to summarize
+a note, it extracts the note's own sentences. Any other question is a failed call with the reason
+`no_answer`, never an apology passed off as an answer.
 """
 
 from __future__ import annotations
@@ -171,11 +172,16 @@ def _find(pattern: str, text: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+# Texts read whole: a note to summarize is read to its end (every other text only to its first line).
+WHOLE_TEXTS = frozenset({"document"})
+
+
 def _as_read(context: dict[str, Any]) -> dict[str, Any]:
     """What a technique asks, each text cut to its first line: this teacher has always looked only at
-    the first line of an instruction, input, document or answer, and its answers stay as they were."""
+    the first line of an instruction, input, document or answer, and its answers stay as they were
+    (a note to summarize, `document`, is the exception: WHOLE_TEXTS)."""
     return {
-        key: value.split("\n", 1)[0].strip() if isinstance(value, str) else value
+        key: value.split("\n", 1)[0].strip() if isinstance(value, str) and key not in WHOLE_TEXTS else value
         for key, value in context.items()
     }
 
@@ -229,6 +235,7 @@ def active_facts() -> tuple[Fact, ...]:
 class OfflineTeacher(TeacherProvider):
     provider = "offline"
     label = "Offline (built in, no language model)"
+    order = 10
 
     def __init__(self, model: str = MODEL_NAME, *, facts: tuple[Fact, ...] | None = None) -> None:
         self.model = model or MODEL_NAME
@@ -277,6 +284,7 @@ class OfflineTeacher(TeacherProvider):
             "instruction": self._write_instruction,
             "curation": self._write_curation,
             "judge": self._write_judgement,
+            "summarize": self._write_summary,
         }
         writer = writers.get(request.get("task"))
         if writer is None:
@@ -387,6 +395,25 @@ class OfflineTeacher(TeacherProvider):
             "instruction": f"Explain this point for a clinical colleague: {first_sentence.rstrip('.!?')}."
         }
 
+    def _write_summary(self, request: dict[str, Any], rng: random.Random) -> dict:
+        """For a task asking for a summary, an extract, not a rewrite (this teacher cannot write
+        prose): the diagnosis the note names, with its ICD-10-CM category, then the note's opening
+        sentence and up to two sentences that say what to do (follow-up, treatment, monitoring, what
+        to watch for). Any other task over a note is `no_answer`."""
+        if not _SUMMARY_WORDS.search(str(request.get("instruction", ""))):
+            raise no_answer()  # any other task over a note needs a reader; this teacher only extracts
+        note = " ".join(str(request.get("document", "")).split())
+        sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", note) if s.strip()]
+        if not sentences:
+            raise no_answer()
+        condition = OfflineTeacher._condition_named_in(note) or _condition_by_name(note)
+        actions = [s for s in sentences[1:] if _ACTION_WORDS.search(s)][:2]
+        parts = []
+        if condition is not None:
+            parts.append(f"Diagnosis: {condition.description} (ICD-10-CM {condition.code}).")
+        parts.append(" ".join([sentences[0], *actions]))
+        return {"output": " ".join(parts)}
+
     def _write_curation(self, request: dict[str, Any], rng: random.Random) -> dict:
         """The paper's 1-5 rubric, approximated by length and overlap (the offline teacher cannot read)."""
         instruction, answer = request.get("instruction", ""), request.get("answer", "")
@@ -473,6 +500,14 @@ _CODING_WORDS = re.compile(r"\b(icd|code[sd]?|coding|coder|categor\w*|classif\w*
 _BLOCK = re.compile(r"\b([A-Z][0-9][0-9A-Z])\s*[-–]\s*([A-Z][0-9][0-9A-Z])\b")
 _CHAPTER = re.compile(r"\bchapter\s+(\d{1,2})\b", re.I)
 _DOSE_WORDS = re.compile(r"\b(dose|dosing|dosage|daily|maximum|max)\b", re.I)
+_SUMMARY_WORDS = re.compile(
+    r"\b(summar\w*|synopsis|overview|brief\w*|key points|condense\w*|abstract)\b", re.I
+)
+_ACTION_WORDS = re.compile(
+    r"\b(follow-up|taught|told|started|start|treat\w*|measured|monitor\w*|checked|watch|report|take|"
+    r"refer\w*|review\w*|plan)\b",
+    re.I,
+)
 _CONTRA_WORDS = re.compile(r"\b(contraindicat\w*|avoid\w*|must not|should not)\b", re.I)
 
 
