@@ -31,7 +31,8 @@ def users(db):
     [
         ("physician", "review:review", [("Review", True)]),
         ("senior", "review:adjudication_list", [("Review", False), ("Adjudication", True)]),
-        ("datalead", "review:dashboard", [("Dashboard", True), ("Batches", False)]),
+        ("datalead", "review:dashboard", [("Dashboard", True), ("Records", False), ("Batches", False)]),
+        ("datalead", "review:records", [("Dashboard", False), ("Records", True), ("Batches", False)]),
         (
             "admin",
             "synth:run_list",
@@ -42,6 +43,7 @@ def users(db):
                 ("Review", False),
                 ("Adjudication", False),
                 ("Dashboard", False),
+                ("Records", False),
                 ("Batches", False),
                 ("Admin", False),
             ],
