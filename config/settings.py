@@ -250,6 +250,7 @@ EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", VAR_DIR / "exports"))  # shared
 # silent before the export is handed to another worker and built again.
 EXPORT_PAGE_SIZE = int(os.environ.get("EXPORT_PAGE_SIZE", "5000"))
 EXPORT_LEASE_SECONDS = float(os.environ.get("EXPORT_LEASE_SECONDS", "60"))
+RECORD_BROWSER_PAGE_SIZE = 50  # records per page of /records/
 REVIEW_LEASE_MINUTES = int(os.environ.get("REVIEW_LEASE_MINUTES", "30"))
 REVIEW_UNDO_SECONDS = int(os.environ.get("REVIEW_UNDO_SECONDS", "120"))
 REVIEW_PROGRESS_CACHE_SECONDS = 5  # how stale the "left in the queue" count may be

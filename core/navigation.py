@@ -29,6 +29,7 @@ LINKS = (
     NavLink("review:discussion_list", "Discussions", "review.adjudicate_item"),
     NavLink("review:dashboard", "Dashboard", "review.view_dashboard"),
     NavLink("review:reviewer_figures", "Reviewers", "review.view_dashboard"),
+    NavLink("review:records", "Records", "review.view_dashboard"),
     NavLink("review:batch_list", "Batches", "review.release_batch"),
     NavLink("admin:index", "Admin", ""),
 )

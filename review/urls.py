@@ -1,6 +1,16 @@
 from django.urls import path
 
-from review.views import adjudication, batches, coverage, dashboard, discussions, figures, queue, workspace
+from review.views import (
+    adjudication,
+    batches,
+    coverage,
+    dashboard,
+    discussions,
+    figures,
+    queue,
+    records,
+    workspace,
+)
 
 app_name = "review"
 urlpatterns = [
@@ -24,6 +34,8 @@ urlpatterns = [
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/release/", batches.batch_release, name="batch_release"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("records/", records.record_list, name="records"),
+    path("records/<int:pk>/", records.record_detail, name="record"),
     path("dashboard/coverage/", coverage.coverage, name="coverage"),
     path("dashboard/reviewers/", figures.reviewer_figures, name="reviewer_figures"),
     path("exports/", dashboard.export_create, name="export_create"),

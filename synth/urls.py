@@ -12,4 +12,5 @@ urlpatterns = [
     path("documents/upload/", views.documents_upload, name="documents_upload"),
     path("<int:pk>/", views.run_detail, name="run_detail"),
     path("<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("<int:pk>/texts/", views.run_texts, name="run_texts"),
 ]

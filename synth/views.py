@@ -16,6 +16,7 @@ from synth.forms import DocumentForm, DocumentUploadForm, LaunchRunForm, QueryUp
 from synth.generation import GenerationError, cancel_run, estimate_cost, launch_run
 from synth.models import GenerationRun, Query, QuerySet, RunChunk, SourceDocument, Teacher
 from synth.review_sample import rule_that_will_apply
+from synth.selectors import left_out_texts, relaunch_initial, run_outcomes
 from synth.techniques.documents import (
     DocumentError,
     DocumentFile,
@@ -38,7 +39,16 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(LAUNCH)
 def run_new(request: HttpRequest) -> HttpResponse:
-    form = LaunchRunForm(request.POST or None)
+    """The launch form; `?from=<run>` fills it with that run's settings (nothing is launched until submitted)."""
+    initial, copied_from, copy_error = {}, None, ""
+    if request.method == "GET" and "from" in request.GET:
+        source = request.GET["from"]
+        copied_from = GenerationRun.objects.filter(pk=int(source)).first() if source.isdigit() else None
+        if copied_from is None:
+            copy_error = f"There is no run '{source}' to copy: the form shows the usual defaults."
+        else:
+            initial = relaunch_initial(run=copied_from)
+    form = LaunchRunForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             run = launch_run(
@@ -55,10 +65,16 @@ def run_new(request: HttpRequest) -> HttpResponse:
         except GenerationError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Run {run.pk} is queued.")
+            # No "queued" message: the run page shows the run's status as it changes.
             return redirect("synth:run_detail", pk=run.pk)
     status = 422 if form.errors else 200
-    context = {"form": form, "estimate": _estimate(form), "sampling_rule": _sampling_rule(form)}
+    context = {
+        "form": form,
+        "estimate": _estimate(form),
+        "sampling_rule": _sampling_rule(form),
+        "copied_from": copied_from,
+        "copy_error": copy_error,
+    }
     return render(request, "synth/run_new.html", context, status=status)
 
 
@@ -81,7 +97,7 @@ def _sampling_rule(form: LaunchRunForm) -> dict:
     data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
     percent = data.get("sample_percent")
     if percent is None:
-        percent = form.fields["sample_percent"].initial
+        percent = form.initial.get("sample_percent", form.fields["sample_percent"].initial)
     return rule_that_will_apply(sample_rate=percent / 100)
 
 
@@ -92,7 +108,10 @@ def _estimate(form: LaunchRunForm):
         form.initial.get("requested_count") if not form.is_bound else None
     )
     if not form.is_bound:
-        teacher, technique, count = Teacher.objects.first(), "self_instruct", 20
+        initial = form.initial
+        teacher = Teacher.objects.filter(pk=initial.get("teacher")).first() or Teacher.objects.first()
+        technique, count = initial.get("technique", "self_instruct"), initial.get("requested_count", 20)
+        data = {"use_batch_api": initial.get("use_batch_api", False)}
     if not (teacher and technique and count):
         return None
     batch = bool(data.get("use_batch_api"))
@@ -121,18 +140,25 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "chunks_total": run.chunks.count(),
         "chunks_done": run.chunks.filter(status=RunChunk.Status.DONE).count(),
         "batches": run.batches.select_related("chunk", "teacher") if run.use_batch_api else [],
-        "failures": run.calls.filter(status="failed").values("reason").annotate(n=Count("pk")).order_by("-n"),
+        "outcomes": run_outcomes(run=run),
     }
     return render(request, template, context)
+
+
+@require_GET
+@role_required(LAUNCH)
+def run_texts(request: HttpRequest, pk: int) -> HttpResponse:
+    """The texts behind one of the run page's counts (filtered, held back, dropped, failed), by reason."""
+    run = get_object_or_404(GenerationRun.objects.select_related("teacher"), pk=pk)
+    context = left_out_texts(run=run, params=request.GET)
+    return render(request, "synth/run_texts.html", context, status=400 if context["error"] else 200)
 
 
 @require_POST
 @role_required(LAUNCH)
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(GenerationRun, pk=pk)
-    if cancel_run(run):
-        messages.info(request, f"Run {run.pk} was cancelled; what it generated so far is kept.")
-    else:
+    if not cancel_run(run):  # a cancelled run says so on its page, from its status
         messages.warning(request, f"Run {run.pk} had already finished.")
     return redirect("synth:run_detail", pk=run.pk)
 

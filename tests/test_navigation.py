@@ -35,7 +35,16 @@ def users(db):
             "review:adjudication_list",
             [("Review", False), ("My reviews", False), ("Adjudication", True), ("Discussions", False)],
         ),
-        ("datalead", "review:dashboard", [("Dashboard", True), ("Reviewers", False), ("Batches", False)]),
+        (
+            "datalead",
+            "review:dashboard",
+            [("Dashboard", True), ("Reviewers", False), ("Records", False), ("Batches", False)],
+        ),
+        (
+            "datalead",
+            "review:records",
+            [("Dashboard", False), ("Reviewers", False), ("Records", True), ("Batches", False)],
+        ),
         (
             "admin",
             "synth:run_list",
@@ -49,6 +58,7 @@ def users(db):
                 ("Discussions", False),
                 ("Dashboard", False),
                 ("Reviewers", False),
+                ("Records", False),
                 ("Batches", False),
                 ("Admin", False),
             ],

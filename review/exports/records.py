@@ -143,16 +143,79 @@ def _kind_filters(settings: ExportSettings) -> tuple[Q, Q]:
     return pair, ~Q(rejected_output="")
 
 
-def select(
-    settings: ExportSettings, *, snapshot: dt.datetime, domain_alphas: Callable[[], dict]
-) -> Selection:
-    """Apply the settings' filters one by one, counting what each leaves (the dataset card lists them)."""
+def filter_steps(settings: ExportSettings, *, domain_alphas: Callable[[], dict]) -> list[tuple[str, Q, Q]]:
+    """The settings' filters in order, each as (what it keeps, its Q on items, its Q on released candidates)."""
+    steps: list[tuple[str, Q, Q]] = []
+    item_q, candidate_q = _kind_filters(settings)
+    if settings.kind == "dpo":
+        described = "preference pairs with a preferred response (ties and 'both unacceptable' left out)"
+        if settings.dpo_from_edits:
+            described += ", and physicians' edits"
+        steps.append((described, item_q, candidate_q))
+    if settings.domains:
+        steps.append(
+            (
+                f"domain in {', '.join(settings.domains)}",
+                Q(candidate__domain__slug__in=settings.domains),
+                Q(domain__slug__in=settings.domains),
+            )
+        )
+    if settings.techniques:
+        steps.append(
+            (
+                f"technique in {', '.join(settings.techniques)}",
+                Q(candidate__technique__in=settings.techniques),
+                Q(technique__in=settings.techniques),
+            )
+        )
+    if settings.date_from:
+        steps.append(
+            (
+                f"generated on or after {settings.date_from}",
+                Q(candidate__created_at__date__gte=settings.date_from),
+                Q(created_at__date__gte=settings.date_from),
+            )
+        )
+    if settings.date_to:
+        steps.append(
+            (
+                f"generated on or before {settings.date_to}",
+                Q(candidate__created_at__date__lte=settings.date_to),
+                Q(created_at__date__lte=settings.date_to),
+            )
+        )
+    if settings.min_agreement is not None:
+        trusted = [
+            slug
+            for slug, alpha in domain_alphas().items()
+            if alpha is not None and alpha >= settings.min_agreement
+        ]
+        steps.append(
+            (
+                f"domain agreement (Krippendorff's alpha) at least {settings.min_agreement}",
+                Q(candidate__domain__slug__in=trusted),
+                Q(domain__slug__in=trusted),
+            )
+        )
+    return steps
+
+
+def _selected(settings: ExportSettings, snapshot: dt.datetime) -> tuple[QuerySet, QuerySet | None]:
+    """What an export made at `snapshot` starts from: approved items, and released records if asked for."""
     items = approved_items().filter(decided_at__lte=snapshot)
     released = (
         released_candidates().filter(run__batch__released_at__lte=snapshot, created_at__lte=snapshot)
         if settings.include_released
         else None
     )
+    return items, released
+
+
+def select(
+    settings: ExportSettings, *, snapshot: dt.datetime, domain_alphas: Callable[[], dict]
+) -> Selection:
+    """Apply the settings' filters one by one, counting what each leaves (the dataset card lists them)."""
+    items, released = _selected(settings, snapshot)
     counts: list[dict[str, Any]] = []
 
     def step(name: str, item_q: Q, candidate_q: Q) -> None:
@@ -165,48 +228,46 @@ def select(
         )
 
     step("approved by physicians" + (" or released" if released is not None else ""), Q(), Q())
-    item_q, candidate_q = _kind_filters(settings)
-    if settings.kind == "dpo":
-        described = "preference pairs with a preferred response (ties and 'both unacceptable' left out)"
-        if settings.dpo_from_edits:
-            described += ", and physicians' edits"
-        step(described, item_q, candidate_q)
-    if settings.domains:
-        step(
-            f"domain in {', '.join(settings.domains)}",
-            Q(candidate__domain__slug__in=settings.domains),
-            Q(domain__slug__in=settings.domains),
-        )
-    if settings.techniques:
-        step(
-            f"technique in {', '.join(settings.techniques)}",
-            Q(candidate__technique__in=settings.techniques),
-            Q(technique__in=settings.techniques),
-        )
-    if settings.date_from:
-        step(
-            f"generated on or after {settings.date_from}",
-            Q(candidate__created_at__date__gte=settings.date_from),
-            Q(created_at__date__gte=settings.date_from),
-        )
-    if settings.date_to:
-        step(
-            f"generated on or before {settings.date_to}",
-            Q(candidate__created_at__date__lte=settings.date_to),
-            Q(created_at__date__lte=settings.date_to),
-        )
-    if settings.min_agreement is not None:
-        trusted = [
-            slug
-            for slug, alpha in domain_alphas().items()
-            if alpha is not None and alpha >= settings.min_agreement
-        ]
-        step(
-            f"domain agreement (Krippendorff's alpha) at least {settings.min_agreement}",
-            Q(candidate__domain__slug__in=trusted),
-            Q(domain__slug__in=trusted),
-        )
+    for name, item_q, candidate_q in filter_steps(settings, domain_alphas=domain_alphas):
+        step(name, item_q, candidate_q)
     return Selection(items=items, released=released, filter_counts=counts)
+
+
+def export_selection(
+    settings: ExportSettings, *, snapshot: dt.datetime, domain_alphas: Callable[[], dict]
+) -> tuple[QuerySet[ReviewItem], QuerySet[Candidate] | None]:
+    """The items (and released candidates) an export with these settings made at `snapshot` selected,
+    before its last gate, with no counting: for a page that asks which records an export holds.
+
+    Exports keep no list of their records, so this applies their filters again: agreement filters use
+    today's agreement figures, and an item whose decision changed after the snapshot is judged as it
+    stands now."""
+    items, released = _selected(settings, snapshot)
+    for _name, item_q, candidate_q in filter_steps(settings, domain_alphas=domain_alphas):
+        items = items.filter(item_q)
+        if released is not None:
+            released = released.filter(candidate_q)
+    return items, released
+
+
+def export_holds(
+    settings: ExportSettings,
+    *,
+    snapshot: dt.datetime,
+    candidate_id: int,
+    domain_alphas: Callable[[], dict],
+) -> bool:
+    """Whether an export with these settings, made at `snapshot`, wrote this candidate's record: its
+    filters (export_selection) and its last gate applied to the one record, by primary key."""
+    items, released = export_selection(settings, snapshot=snapshot, domain_alphas=domain_alphas)
+    shaper = RecordShaper(settings)
+    row = items.filter(candidate_id=candidate_id).values_list(*ITEM_FIELDS).first()
+    if row is not None:
+        return shaper.item(row, []) is not None
+    if released is None:
+        return False
+    row = released.filter(pk=candidate_id).values_list(*CANDIDATE_FIELDS).first()
+    return row is not None and shaper.released(row) is not None
 
 
 def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[tuple]]:

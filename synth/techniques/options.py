@@ -45,6 +45,22 @@ class TechniqueOptions:
         }
 
     @classmethod
+    def form_initial(cls, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """The launch form's initial values for options a run stored (to launch it again): a value kept
+        through `stored` (a row's pk or name) is matched back to the field's choice that gives it."""
+        initial = {}
+        for f in fields(cls):
+            form_field = f.metadata.get("form_field")
+            if form_field is None or f.name not in stored:
+                continue
+            value, keep = stored[f.name], f.metadata["stored"]
+            if keep is not None and isinstance(form_field, forms.ModelChoiceField):
+                value = next((obj.pk for obj in form_field.queryset if keep(obj) == value), None)
+            if value is not None:
+                initial[f.name] = value
+        return initial
+
+    @classmethod
     def from_form(cls, cleaned_data: Mapping[str, Any]) -> dict[str, Any]:
         """What the run stores from the launch form: the options filled in (one left empty keeps its
         default by not being stored)."""
