@@ -57,12 +57,17 @@ def coverage_overview(*, run: GenerationRun | None = None) -> CoverageReport:
     return coverage_report(run=run or None)
 
 
-def coverage_section(*, run: GenerationRun | None = None) -> dict:
-    """The coverage section's context: the report and its charts' data (templates/review/coverage.html)."""
+def coverage_section(*, run: GenerationRun | None = None, domain_href=None) -> dict:
+    """The coverage section's context: the report and its charts' data (templates/review/coverage.html).
+    `domain_href(slug)`: where a click on a domain's bar goes (the records behind it)."""
     report = coverage_overview(run=run)
     names = {d.slug: d.name for d in report.domains}
     below = [names.get(slug, slug) for slug in report.below_target]
-    return {"report": report, "charts": coverage_charts(report), "below_target": below}
+    return {
+        "report": report,
+        "charts": coverage_charts(report, domain_href=domain_href),
+        "below_target": below,
+    }
 
 
 def reason_label(reason: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
-
 from review import charts
 from review.agreement_report import agreement_report
 from review.charts import technique_label
@@ -12,6 +10,7 @@ from review.exports.last_gate import WITHHELD
 from review.exports.settings import SFT_STYLES
 from review.funnel import pipeline_counts
 from review.models import Export
+from review.selectors.records import records_url
 from synth.models import Domain
 from synth.selectors import coverage_section
 
@@ -103,11 +102,11 @@ def dashboard_overview(*, pair_key: str | None = None) -> dict:
     """The dashboard's context: everything but the export form, which the view makes."""
     report = agreement_report()
     counts = pipeline_counts()
-    # A bar's href is where a click on it goes: the sampled records are the batches' samples.
-    funnel_links = {"sampled": reverse("review:batch_list")}
+    # A bar's href is where a click on it goes: the records behind the figure, in the record browser.
+    funnel_links = {"sampled": records_url(), "reviewed": records_url(status="decided")}
     return {
         "counts": counts,
-        "coverage": coverage_section(),
+        "coverage": coverage_section(domain_href=lambda slug: records_url(domain=slug)),
         "report": report,
         "charts": {
             "funnel": charts.funnel(counts, hrefs=funnel_links),

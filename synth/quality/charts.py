@@ -9,7 +9,7 @@ from core.charts import axis, chart, datum
 from synth.quality.diversity import CoverageReport
 
 
-def domain_chart(report: CoverageReport) -> dict[str, Any]:
+def domain_chart(report: CoverageReport, domain_href=None) -> dict[str, Any]:
     """One bar per domain: its share of kept candidates, with a mark at its target share."""
     total = sum(d.count for d in report.domains)
     data = []
@@ -20,7 +20,10 @@ def domain_chart(report: CoverageReport) -> dict[str, Any]:
         if d.target is not None:
             gap = f"{abs(d.gap):.0%} {'below' if d.gap > 0 else 'above'} target" if d.gap else "on target"
         tooltip = [f"{d.share:.1%} of kept candidates", f"n = {d.count} of {total}", target, gap]
-        data.append(datum(d.name, d.share, text=text, tooltip=[t for t in tooltip if t], target=d.target))
+        href = domain_href(d.slug) if domain_href else ""
+        data.append(
+            datum(d.name, d.share, text=text, tooltip=[t for t in tooltip if t], target=d.target, href=href)
+        )
     top = max([d.share for d in report.domains] + [d.target or 0 for d in report.domains] + [0.1])
     return chart(
         "bar",
@@ -54,5 +57,5 @@ def novelty_chart(report: CoverageReport) -> dict[str, Any]:
     )
 
 
-def coverage_charts(report: CoverageReport) -> dict[str, Any]:
-    return {"domains": domain_chart(report), "novelty": novelty_chart(report)}
+def coverage_charts(report: CoverageReport, *, domain_href=None) -> dict[str, Any]:
+    return {"domains": domain_chart(report, domain_href), "novelty": novelty_chart(report)}

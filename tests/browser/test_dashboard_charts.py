@@ -92,7 +92,7 @@ def test_the_demo_charts_draw_under_the_csp_with_negative_alpha(db, data_lead_pa
     assert_clean(page)
     assert serious_violations(page) == []
 
-    # A bar with an href is a link: "Sampled for review" goes to the batches.
+    # A bar with an href is a link: "Sampled for review" opens those records in the record browser.
     canvas = page.locator("[data-chart=chart-data-funnel-chart]")
     canvas.scroll_into_view_if_needed()
     point = page.evaluate(
@@ -100,5 +100,6 @@ def test_the_demo_charts_draw_under_the_csp_with_negative_alpha(db, data_lead_pa
         " const bar = c.getDatasetMeta(0).data[2]; return [bar.base + 5, bar.y]; })()"
     )
     canvas.click(position={"x": point[0], "y": point[1]})
-    page.wait_for_url(f"{live_server.url}/batches/")
+    page.wait_for_url(f"{live_server.url}/records/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert_clean(page)

@@ -21,7 +21,8 @@ def test_the_dashboard_shows_the_funnel(double_reviewed, review_items, data_lead
     values = [d["value"] for d in funnel["data"]]
     assert values == sorted(values, reverse=True) and values[3:] == [6, 4]
     # The sampled records are the batches' samples: its bar links to the batches.
-    assert funnel["data"][2]["href"] == reverse("review:batch_list")
+    assert funnel["data"][2]["href"] == reverse("review:records")  # the sampled records, in the browser
+    assert funnel["data"][3]["href"] == reverse("review:records") + "?status=decided"
 
 
 def test_the_dashboard_charts_agreement(double_reviewed, data_lead, client_for):
