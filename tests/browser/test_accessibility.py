@@ -1,5 +1,6 @@
-"""No serious or critical axe-core violation on the pages physicians and senior physicians work in,
-from the demo's defaults, with an item in front of them."""
+"""No serious or critical axe-core violation on the pages physicians and senior physicians work in
+(review, history, discussion, figures, adjudication), from the demo's defaults, with an item in front
+of them."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -35,6 +36,11 @@ def test_the_review_and_adjudication_pages_have_no_serious_violation(demo_queue,
     physician.keyboard.press("Escape")
     physician.keyboard.press("r")  # the reject panel with its reasons
     assert serious_violations(physician) == []
+    base = physician.url.removesuffix("/review/")
+    for page in ("/review/mine/", "/review/discussions/", "/review/figures/"):  # history, questions, figures
+        physician.goto(base + page)
+        assert physician.get_by_role("heading", level=1).count() >= 1, page
+        assert serious_violations(physician) == [], page
 
     senior = demo_login("senior")
     base = senior.url.removesuffix("/review/")
@@ -43,4 +49,6 @@ def test_the_review_and_adjudication_pages_have_no_serious_violation(demo_queue,
     assert serious_violations(senior) == []
     senior.goto(f"{base}/adjudication/{demo_queue[0].pk}/")
     expect(senior.get_by_test_id("final-verdict")).to_be_visible()
+    assert serious_violations(senior) == []
+    senior.goto(f"{base}/discussions/")  # the questions waiting for a senior physician
     assert serious_violations(senior) == []
