@@ -169,7 +169,7 @@ def queries_per_request(reviewer) -> dict[str, int]:
     counts = {}
     with CaptureQueriesContext(connection) as captured:
         page = client.get("/review/")
-    counts["first page (GET /review/, claims two)"] = len(captured)
+    counts["first page (GET /review/)"] = len(captured)
     assignment = re.search(r'data-assignment="(\d+)"', page.text).group(1)
     with CaptureQueriesContext(connection) as captured:
         client.post(

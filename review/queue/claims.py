@@ -212,10 +212,10 @@ def mark_shown(assignment: Assignment, now=None) -> None:
         )
 
 
-def show_next(reviewer) -> ReviewItem | None:
-    """Put the reviewer's next item in front of them (the one they hold, or a new claim) and, in the
-    same transaction, claim the one after it, so that the next save-and-next only has to show it and
-    the page needs no request of its own to claim ahead.
+def show_next(reviewer, *, claim_ahead: bool = False) -> ReviewItem | None:
+    """Put the reviewer's next item in front of them (the one they hold, or a new claim) and, with
+    `claim_ahead` (save-and-next), claim the one after it in the same transaction, so that the next
+    save-and-next only has to show it and the page needs no request of its own to claim ahead.
 
     None when nothing is claimable; otherwise the item carries its assignment as `item.assignment`.
     """
@@ -239,7 +239,7 @@ def show_next(reviewer) -> ReviewItem | None:
                 ]
             front = held[0]
             mark_shown(front, now)
-            if len(held) < HELD_AT_MOST:
+            if claim_ahead and len(held) < HELD_AT_MOST:
                 _claim_new(reviewer, now)  # ahead, at best: a row being claimed by others waits for next time
             item = front.item
             item.assignment = front

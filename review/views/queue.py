@@ -29,9 +29,10 @@ class ReviewerRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _page_context(request: ReviewerRequest, **shown) -> dict:
+def _page_context(request: ReviewerRequest, *, claim_ahead: bool = False, **shown) -> dict:
     """Show the reviewer their next item (claiming it if they hold none) and read the page around it."""
-    return review_workspace(reviewer=request.user, item=show_next(request.user), **shown)
+    item = show_next(request.user, claim_ahead=claim_ahead)
+    return review_workspace(reviewer=request.user, item=item, **shown)
 
 
 def _item_response(request: ReviewerRequest, context: dict, status: int = 200) -> HttpResponse:
@@ -104,7 +105,7 @@ def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
         if notice:
             messages.warning(request, notice)
         return redirect("review:review")
-    return render(request, TEMPLATE + "#item", _page_context(request, notice=notice))
+    return render(request, TEMPLATE + "#item", _page_context(request, claim_ahead=True, notice=notice))
 
 
 @require_POST

@@ -36,12 +36,12 @@ def assignment_on(page) -> str:
 
 def test_it_counts_what_this_reviewer_can_still_claim(client, physician, physician2, demo_queue):
     client.force_login(physician2)
-    client.get(reverse("review:review"))  # physician2 now holds two items: one shown, one claimed ahead
+    client.get(reverse("review:review"))  # physician2 now holds one item
 
     client.force_login(physician)
     page = client.get(reverse("review:review")).text
-    # The one in front of them and three more they can claim; two are physician2's.
-    assert left(page) == (4, "2")
+    # The one in front of them and four more they can claim; one is physician2's.
+    assert left(page) == (5, "1")
 
 
 def test_an_empty_queue_says_the_rest_is_with_other_reviewers(client, physician, physician2, demo_queue):
@@ -50,13 +50,13 @@ def test_an_empty_queue_says_the_rest_is_with_other_reviewers(client, physician,
 
     client.force_login(physician)
     page = client.get(reverse("review:review")).text
-    for _ in range(4):
+    for _ in range(5):
         page = client.post(
             reverse("review:decide", args=[assignment_on(page)]), {"verdict": "accept"}, headers=HTMX
         ).text
     assert 'data-testid="queue-empty"' in page
-    assert "Nothing left to review — 2 items are with other reviewers." in page
-    assert left(page) == (0, "2")
+    assert "Nothing left to review — 1 item is with other reviewers." in page
+    assert left(page) == (0, "1")
 
 
 def test_an_empty_queue_with_nothing_pending_says_only_that(client, physician, demo_queue):

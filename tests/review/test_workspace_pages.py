@@ -75,15 +75,18 @@ def test_undo_with_nothing_to_undo_says_so(client_for, physician, review_items):
     assert r.status_code == 422 and "nothing to undo" in r.text
 
 
-def test_the_page_claims_the_next_item_ahead_and_fires_no_request_of_its_own(
+def test_save_and_next_claims_the_item_after_the_next_and_the_page_fires_no_request(
     client_for, physician, review_items
 ):
     client = client_for(physician)
-    page = client.get(reverse("review:review")).text
-    assert Assignment.objects.filter(reviewer=physician, status="active").count() == 2
-    assert 'hx-trigger="load"' not in page
-    shown = Assignment.objects.filter(reviewer=physician, status="active", shown_at__isnull=False)
-    assert shown.count() == 1  # the one in front of them; time spent on the other counts when it is shown
+    page = client.get(reverse("review:review"))
+    assert Assignment.objects.filter(reviewer=physician, status="active").count() == 1
+    assignment = re.search(r'data-assignment="(\d+)"', page.text).group(1)
+    answer = client.post(reverse("review:decide", args=[assignment]), {"verdict": "accept"}, headers=HTMX)
+    assert 'hx-trigger="load"' not in answer.text
+    active = Assignment.objects.filter(reviewer=physician, status="active")
+    assert active.count() == 2  # the next item, shown, and the one after it, claimed ahead
+    assert active.filter(shown_at__isnull=False).count() == 1  # time on the other counts once shown
 
 
 def test_the_page_shows_domain_technique_and_the_shortcuts(client_for, physician, review_items):
