@@ -42,7 +42,10 @@ def test_the_preview_announces_an_empty_export_then_matches_what_is_written(
     # A change to the settings previews again: half to validation.
     page.get_by_text("Filters and split").click()
     page.get_by_label("Validation share").fill("0.5")
-    page.get_by_label("Validation share").dispatch_event("change")
+    # Read the rows only once the preview for the new share has arrived and been swapped in.
+    with page.expect_response(lambda r: "/exports/preview/" in r.url and "validation_share=0.5" in r.url):
+        page.get_by_label("Validation share").dispatch_event("change")
+    page.wait_for_load_state("networkidle")
     expect(page.get_by_test_id("preview-row")).to_have_count(approved)
     rows = [
         (row.get_by_test_id("preview-id").inner_text(), row.locator("td").nth(1).inner_text())

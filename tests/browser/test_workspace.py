@@ -156,6 +156,6 @@ def test_a_physician_revises_an_old_decision_and_sees_their_figures(
     page.goto(f"{live_server.url}/review/figures/")
     expect(page.get_by_test_id("items")).to_have_text("2")
     lead = signed_in(browser, live_server, "datalead")
-    lead.get_by_role("link", name="Reviewers").click()
+    lead.get_by_role("navigation", name="Main").get_by_role("link", name="Reviewers").click()
     figures = lead.locator('[data-reviewer="physician"]')
     expect(figures.get_by_test_id("items")).to_have_text("2")

@@ -213,7 +213,12 @@ def test_a_distillation_run_names_its_unanswered_questions_on_its_page(
         )
     page = " ".join(client.get(r.url).content.decode().split())
     assert "Made 1 of the 2 asked for" in page
-    assert "no_answer (1): the teacher had no answer to the question" in page
+    # The run page counts failed calls by reason, each linking to the calls themselves.
+    assert "Failed teacher calls (1):" in page
+    assert (
+        'data-testid="reason-failed-no_answer">No answer (the offline teacher answers only what its knowledge base holds) (1)'
+        in page
+    )
     run = GenerationRun.objects.get()
     [item] = ReviewItem.objects.filter(candidate__run=run)
     assert "I50" in item.candidate.output
