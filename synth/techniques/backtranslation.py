@@ -14,7 +14,7 @@ from django import forms
 
 from synth.teachers.base import Schema
 from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
-from synth.techniques.documents import documents_used_up, usable_documents
+from synth.techniques.documents import documents_used_up, require_documents, usable_documents
 from synth.techniques.options import TechniqueOptions, option, option_error
 
 PROMPT_VERSION = "backtranslation/1"
@@ -110,11 +110,7 @@ class Backtranslation(Technique):
     @classmethod
     def check_options(cls, options: dict, *, domains: list) -> BacktranslationOptions:
         checked = super().check_options(options, domains=domains)
-        if not usable_documents(domains).exists():
-            raise option_error(
-                "Backtranslation needs documents: upload de-identified documents first (documents "
-                "with PHI findings are held back and not used)."
-            )
+        require_documents("Backtranslation", domains)
         return checked
 
     def _used_up(self) -> str:

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from core.uploads import UploadError, read_text_file
 from synth.models import Domain, SourceDocument
 from synth.quality.phi import find_phi
+from synth.techniques.options import option_error
 from synth.techniques.queries import text_problem
 
 MAX_DOCUMENT_CHARS = 20_000
@@ -179,6 +180,17 @@ def usable_documents(domains: list[Domain]) -> QuerySet[SourceDocument]:
     held-back ones (PHI findings) never."""
     documents = SourceDocument.objects.filter(held_back=False).order_by("pk")
     return documents.filter(domain__in=domains) if domains else documents
+
+
+def require_documents(technique: str, domains: list[Domain], *, say_domains: bool = False) -> None:
+    """Refuse a launch over documents when none may be sent (the launch form shows the message)."""
+    if usable_documents(domains).exists():
+        return
+    message = (
+        f"{technique} needs documents: upload de-identified documents first (documents with PHI "
+        "findings are held back and not used)."
+    )
+    raise option_error(message + (" None is in the chosen domains." if say_domains and domains else ""))
 
 
 def documents_used_up(domains: list[Domain], *, each: str) -> str:

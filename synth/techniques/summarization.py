@@ -16,7 +16,7 @@ from django import forms
 from synth.quality.phi import find_phi
 from synth.techniques.base import Draft, Step, StepResult, Technique, call_provenance
 from synth.techniques.distillation import OUTPUT_SCHEMA
-from synth.techniques.documents import documents_used_up, usable_documents
+from synth.techniques.documents import documents_used_up, require_documents, usable_documents
 from synth.techniques.options import TechniqueOptions, option, option_error
 from synth.techniques.queries import text_problem
 
@@ -81,12 +81,7 @@ class Summarization(Technique):
     @classmethod
     def check_options(cls, options: dict, *, domains: list) -> SummarizationOptions:
         checked = super().check_options(options, domains=domains)
-        if not usable_documents(domains).exists():
-            raise option_error(
-                "Summarization needs documents: upload de-identified documents first (documents with "
-                "PHI findings are held back and not used)."
-                + (" None is in the chosen domains." if domains else "")
-            )
+        require_documents("Summarization", domains, say_domains=True)
         return checked
 
     def step(self, number: int, *, want: int) -> Step:
