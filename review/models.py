@@ -100,6 +100,10 @@ class ReviewItem(models.Model):
             # The claim walks pending items in id order: a small index of only those keeps it fast
             # however many decided items pile up.
             models.Index(fields=["id"], condition=models.Q(status="pending"), name="review_item_pending"),
+            # "Left for you" looks up the pending items full for now (a hint in the future): a handful.
+            models.Index(
+                fields=["available_at"], condition=models.Q(status="pending"), name="review_item_pending_hint"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(required_reviews__gte=1), name="item_needs_a_review"),

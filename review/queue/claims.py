@@ -59,12 +59,17 @@ def _held(reviewer, now) -> list[Assignment]:
             # Their lease ran out but nobody took the item: give it back (their draft is waiting).
             assignment.lease_expires_at = now + lease_duration()
             assignment.save(update_fields=["lease_expires_at"])
-            refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
+            recount_hint(item, now)
             held.append(assignment)
     return held
 
 
 FAR_FUTURE = timedelta(days=3650)
+
+
+def recount_hint(item: ReviewItem, now) -> None:
+    """Count the item's live assignments and store its hint (we hold its row lock)."""
+    refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
 
 
 def refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
@@ -278,5 +283,5 @@ def skip_item(*, reviewer, assignment_id: int, reason: str) -> Assignment:
         assignment.save(update_fields=["status", "skip_reason", "skipped_at"])
         ReviewDraft.objects.filter(assignment=assignment).delete()
         item = assignment.item
-        refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
+        recount_hint(item, now)
         return assignment

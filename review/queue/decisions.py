@@ -32,7 +32,7 @@ from review.models import (
     ReviewItem,
     Verdict,
 )
-from review.queue.claims import lease_duration, taken_by_someone_else
+from review.queue.claims import lease_duration, recount_hint, taken_by_someone_else
 from review.queue.errors import NotYours, ReviewError
 from review.queue.revisions import store_revision
 from review.settling import decision_digest, settle
@@ -187,6 +187,11 @@ def _settle(item: ReviewItem, latest: Decision) -> None:
             item.decisions.filter(extra=False).select_related("revision").order_by("created_at", "pk")
         )
     if len(decisions) < item.required_reviews:
+        # Still waiting for another reviewer: a slot that was a lease is a decision now, so the claim
+        # hint must not point at that lease's end: once past, the queue's counts would take the item
+        # for free (review.selectors.reviewing.left_in_queue).
+        now = timezone.now()
+        recount_hint(item, now)
         return
     outcome = settle(decisions)
     if outcome.disputed:

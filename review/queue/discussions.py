@@ -13,9 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from review.models import Assignment, Discussion
-from review.queue.claims import lease_duration, refresh_hint
+from review.queue.claims import lease_duration, recount_hint
 from review.queue.errors import NotYours, ReviewError
-from review.selectors.reviewing import live_assignments
 
 QUESTION_MAX = 4000
 
@@ -29,7 +28,8 @@ def flag_for_discussion(*, reviewer, assignment_id: int, question: str) -> Discu
         raise ReviewError(f"Keep the question under {QUESTION_MAX} characters: nothing was sent.")
     with transaction.atomic():
         assignment = (
-            Assignment.objects.select_for_update(of=("self",))
+            Assignment.objects.select_for_update(of=("self", "item"))
+            .select_related("item")
             .filter(pk=assignment_id, reviewer=reviewer)
             .first()
         )
@@ -44,6 +44,9 @@ def flag_for_discussion(*, reviewer, assignment_id: int, question: str) -> Discu
             raise ReviewError("You already decided on (or skipped) this item: there is nothing to ask about.")
         assignment.status = Assignment.Status.DISCUSSING
         assignment.save(update_fields=["status"])
+        # The slot stays taken with no lease to run out: the claim hint must not say it frees up.
+        now = timezone.now()
+        recount_hint(assignment.item, now)
         # The draft stays: the reviewer's unsent work is there when they take the item back.
         return Discussion.objects.create(
             assignment=assignment, item_id=assignment.item_id, reviewer=reviewer, question=question
@@ -102,5 +105,5 @@ def resume_discussed(*, reviewer, discussion_id: int) -> Assignment:
         assignment.shown_at = now
         assignment.save(update_fields=["status", "lease_expires_at", "shown_at"])
         item = assignment.item
-        refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
+        recount_hint(item, now)
         return assignment

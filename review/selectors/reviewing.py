@@ -98,33 +98,65 @@ class LeftInQueue:
     with_others: int  # other pending items: held by, or waiting for, other reviewers
 
 
+def pending_count(*, fresh: bool = False) -> int:
+    """Every pending item, counted at most every few seconds per process (unless `fresh`): one count
+    on the pending items' index, shared by all reviewers (with a million of them it is not free)."""
+    key = "review:pending_count"
+    count = None if fresh else cache.get(key)
+    if count is None:
+        count = ReviewItem.objects.filter(status=ReviewItem.Status.PENDING).count()
+        cache.set(key, count, timeout=settings.REVIEW_PROGRESS_CACHE_SECONDS)
+    return count
+
+
 def left_in_queue(reviewer, *, nothing_claimable: bool = False) -> LeftInQueue:
-    """What is left for `reviewer`, counted in one query and kept a few seconds per reviewer (with a
-    million pending items a count is not free). `nothing_claimable`: the caller just failed to claim
-    an item, so none is theirs; counted afresh so the page does not contradict itself."""
+    """What is left for `reviewer`, kept a few seconds per reviewer. `nothing_claimable`: the caller
+    just failed to claim an item, so none is theirs; counted afresh so the page does not contradict
+    itself.
+
+    A pending item is theirs unless other reviewers fill its slots or they have had it (decided,
+    skipped, asking about it) without holding it now. Only two kinds of item can be either: those
+    whose claim hint says they are full for now (`available_at` in the future, kept under the item's
+    lock whenever a slot is taken or turns into a decision or a question), and those the reviewer has
+    an assignment on. Both are few however long the queue is, so those are counted exactly and
+    subtracted from the pending count, instead of judging every pending item (seconds at a million)."""
     key = f"review:left_in_queue:{reviewer.pk}"
     left = None if nothing_claimable else cache.get(key)
     if left is None:
-        now = timezone.now()
-        taken = (
-            Assignment.objects.filter(live_assignments(now), item=OuterRef("pk"))
-            .order_by()
-            .values("item")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
-        held = mine.filter(status=Assignment.Status.ACTIVE, lease_expires_at__gt=now)
-        claimable = Q(reviewed_or_held=False, taken__lt=F("required_reviews"))
-        counts = (
-            ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
-            .annotate(taken=Coalesce(Subquery(taken), 0), held=Exists(held), reviewed_or_held=Exists(mine))
-            .aggregate(total=Count("pk"), yours=Count("pk", filter=Q(held=True) | claimable))
-        )
-        yours = 0 if nothing_claimable else counts["yours"]
-        left = LeftInQueue(yours=yours, with_others=counts["total"] - yours)
+        total = pending_count(fresh=nothing_claimable)
+        yours = 0 if nothing_claimable else max(0, total - _not_yours(reviewer))
+        left = LeftInQueue(yours=yours, with_others=total - yours)
         cache.set(key, left, timeout=settings.REVIEW_PROGRESS_CACHE_SECONDS)
     return left
+
+
+def _not_yours(reviewer) -> int:
+    """Pending items that are not `reviewer`'s to review: full for now, or had by them and not held."""
+    now = timezone.now()
+    pending = ReviewItem.objects.filter(status=ReviewItem.Status.PENDING)
+    suspects = set(pending.filter(available_at__gt=now).values_list("pk", flat=True))
+    suspects.update(
+        Assignment.objects.filter(reviewer=reviewer, item__status=ReviewItem.Status.PENDING).values_list(
+            "item_id", flat=True
+        )
+    )
+    if not suspects:
+        return 0
+    taken = (
+        Assignment.objects.filter(live_assignments(now), item=OuterRef("pk"))
+        .order_by()
+        .values("item")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    mine = Assignment.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+    held = mine.filter(status=Assignment.Status.ACTIVE, lease_expires_at__gt=now)
+    yours = Q(held=True) | Q(had=False, taken__lt=F("required_reviews"))
+    return (
+        pending.filter(pk__in=suspects)
+        .annotate(taken=Coalesce(Subquery(taken), 0), held=Exists(held), had=Exists(mine))
+        .aggregate(n=Count("pk", filter=~yours))["n"]
+    )
 
 
 def _draft_data(draft: ReviewDraft) -> dict:
