@@ -41,9 +41,10 @@ def withheld_reason(
 ) -> str:
     """Why this record must not be written ("" if it may be): the texts are those the record holds;
     `screened`: they all come from rows the current PHI screen stamped free of PHI."""
-    texts = [instruction, task_input, chosen] + ([rejected or ""] if kind == "dpo" else [])
-    if not screened and any(text and _has_phi(text) for text in texts):
-        return "phi"
+    if not screened:
+        texts = [instruction, task_input, chosen] + ([rejected or ""] if kind == "dpo" else [])
+        if any(text and _has_phi(text) for text in texts):
+            return "phi"
     if not instruction.strip() or not chosen.strip() or (kind == "dpo" and not (rejected or "").strip()):
         return "empty"
     if kind == "dpo" and _same(chosen, rejected or ""):

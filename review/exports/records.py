@@ -282,34 +282,37 @@ def _pages(queryset: QuerySet, fields: tuple[str, ...]) -> Iterator[list[tuple]]
 def _reviews_for(first: int, last: int, pseudonym: Callable[[int], str]) -> dict[int, list[dict[str, str]]]:
     """The reviews of the items whose ids lie in [first, last] (a page's range: two parameters, not
     thousands; items outside the export in that range are simply never looked up), reviewers as
-    pseudonyms (review.exports.pseudonyms)."""
+    pseudonyms (review.exports.pseudonyms).
+
+    Records share one dict per distinct review (who, in what role, which verdict): a page holds
+    thousands of reviews but only as many distinct ones as reviewers times verdicts, and records
+    are only ever read (encoded, then dropped)."""
     reviews: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for item_id, reviewer_id, verdict, preference in (
-        Decision.objects.filter(item_id__gte=first, item_id__lte=last)
-        .order_by("item_id", "created_at", "pk")
-        .values_list("item_id", "reviewer_id", "verdict", "preference")
+    for role, rows in (
+        (
+            "reviewer",
+            Decision.objects.filter(item_id__gte=first, item_id__lte=last)
+            .order_by("item_id", "created_at", "pk")
+            .values_list("item_id", "reviewer_id", "verdict", "preference"),
+        ),
+        (
+            "adjudicator",
+            Adjudication.objects.filter(item_id__gte=first, item_id__lte=last)
+            .order_by("item_id", "created_at", "pk")
+            .values_list("item_id", "adjudicator_id", "verdict", "preference"),
+        ),
     ):
-        reviews[item_id].append(
-            {
-                "reviewer": pseudonym(reviewer_id),
-                "role": "reviewer",
-                "verdict": verdict,
-                "preference": preference,
-            }
-        )
-    for item_id, adjudicator_id, verdict, preference in (
-        Adjudication.objects.filter(item_id__gte=first, item_id__lte=last)
-        .order_by("item_id", "created_at", "pk")
-        .values_list("item_id", "adjudicator_id", "verdict", "preference")
-    ):
-        reviews[item_id].append(
-            {
-                "reviewer": pseudonym(adjudicator_id),
-                "role": "adjudicator",
-                "verdict": verdict,
-                "preference": preference,
-            }
-        )
+        shared: dict[tuple, dict[str, str]] = {}
+        for item_id, user_id, verdict, preference in rows:
+            review = shared.get((user_id, verdict, preference))
+            if review is None:
+                review = shared[user_id, verdict, preference] = {
+                    "reviewer": pseudonym(user_id),
+                    "role": role,
+                    "verdict": verdict,
+                    "preference": preference,
+                }
+            reviews[item_id].append(review)
     return reviews
 
 
