@@ -3,6 +3,7 @@ and each reviewer's verdicts, as data for static/charts.js (core/charts.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from core.charts import axis, chart, datum, floor_line, span
@@ -160,21 +161,27 @@ def reviewer_verdicts(reviewers: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
-def confusion_cells(pair: dict[str, Any]) -> dict[str, Any]:
-    """A reviewer pair's verdict table as shaded cells: darker means more items."""
+def confusion_cells(pair: dict[str, Any], href: Callable[[str, str], str] | None = None) -> dict[str, Any]:
+    """A reviewer pair's verdict table as shaded cells: darker means more items. `href(verdict_a,
+    verdict_b)` is where a click on a non-empty cell goes; its label says what the cell counts."""
     counts = pair["confusion"]["counts"]
     top = max((n for row in counts for n in row), default=0) or 1
     labels = pair["confusion"]["labels"]
+
+    def cell(i: int, j: int, n: int) -> dict[str, Any]:
+        items = f"{n} item{'' if n == 1 else 's'}"
+        return {
+            "count": n,
+            "shade": min(5, round(5 * n / top)),
+            "agree": (i < 2) == (j < 2),
+            "href": href(labels[i], labels[j]) if href and n else "",
+            "label": f"{items}: {pair['reviewer_a']} {labels[i]}, {pair['reviewer_b']} {labels[j]}",
+        }
+
     return {
         "labels": labels,
         "rows": [
-            {
-                "label": labels[i],
-                "cells": [
-                    {"count": n, "shade": min(5, round(5 * n / top)), "agree": (i < 2) == (j < 2)}
-                    for j, n in enumerate(row)
-                ],
-            }
+            {"label": labels[i], "cells": [cell(i, j, n) for j, n in enumerate(row)]}
             for i, row in enumerate(counts)
         ],
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from review import charts
 from review.agreement_report import agreement_report
 from review.charts import technique_label
@@ -79,6 +81,20 @@ def recent_exports(*, limit: int = 20) -> dict:
     }
 
 
+def _cell_href(pair: dict) -> Callable[[str, str], str]:
+    """A confusion cell's link: the items on which the pair's standing decisions have its two verdicts."""
+
+    def href(verdict_a: str, verdict_b: str) -> str:
+        return records_url(
+            reviewer_a=pair["reviewer_a"],
+            verdict_a=verdict_a,
+            reviewer_b=pair["reviewer_b"],
+            verdict_b=verdict_b,
+        )
+
+    return href
+
+
 def reviewer_pair(report: dict, pair_key: str | None) -> dict:
     """One reviewer pair of the agreement report, as "<id>-<id>" names it (else the pair with the most
     items in common), with its confusion matrix."""
@@ -89,7 +105,7 @@ def reviewer_pair(report: dict, pair_key: str | None) -> dict:
         "pairs": pairs,
         "pair": chosen,
         "pair_key": f"{chosen['reviewer_a_id']}-{chosen['reviewer_b_id']}" if chosen else "",
-        "confusion": charts.confusion_cells(chosen) if chosen else None,
+        "confusion": charts.confusion_cells(chosen, href=_cell_href(chosen)) if chosen else None,
     }
 
 

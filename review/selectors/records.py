@@ -38,6 +38,8 @@ RELEASED = "released"
 STATUSES = {**dict(ReviewItem.Status.choices), RELEASED: "Released without review"}
 YES_NO = {"yes": True, "no": False}
 # The filters the browser takes, in the order the form shows them; records_url() accepts these names.
+# reviewer_a/verdict_a and reviewer_b/verdict_b select one cell of the dashboard's confusion matrix: the
+# items on which two reviewers' standing decisions have those verdicts (review.agreement_report).
 FILTERS = (
     "export",
     "run",
@@ -47,6 +49,10 @@ FILTERS = (
     "status",
     "verdict",
     "reviewer",
+    "reviewer_a",
+    "verdict_a",
+    "reviewer_b",
+    "verdict_b",
     "edited",
     "flagged",
     "disagreement",
@@ -54,6 +60,12 @@ FILTERS = (
 )
 REASON_LABELS = dict(RejectReason.choices)
 PREFERENCE_LABELS = dict(Preference.choices)
+PAIR_LABELS = {
+    "reviewer_a": "Reviewer A",
+    "verdict_a": "Reviewer A's verdict",
+    "reviewer_b": "Reviewer B",
+    "verdict_b": "Reviewer B's verdict",
+}
 
 
 def records_url(**filters: Any) -> str:
@@ -156,22 +168,48 @@ def parse_filters(params: Mapping[str, str]) -> RecordFilters:
                 )
             else:
                 parsed.values[name] = value
-        elif name == "reviewer":
+        elif name in ("reviewer", "reviewer_a", "reviewer_b"):
             user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: value}).first()
             if user is None:
-                parsed.errors.append(f"Reviewer: there is no user called '{value}'.")
+                parsed.errors.append(
+                    f"{PAIR_LABELS.get(name, 'Reviewer')}: there is no user called '{value}'."
+                )
             else:
                 parsed.values[name] = user
+        elif name in ("verdict_a", "verdict_b"):
+            if value not in Verdict.values:
+                parsed.errors.append(
+                    f"{PAIR_LABELS[name]}: '{value}' is not a verdict (choose one of {', '.join(Verdict.values)})."
+                )
+            else:
+                parsed.values[name] = value
         elif value.lower() in YES_NO:
             parsed.values[name] = YES_NO[value.lower()]
         else:
             parsed.errors.append(f"{name.title()}: give yes or no, not '{value}'.")
+    parsed.errors += _pair_errors(parsed.raw)
     after = (params.get("after") or "").strip()
     if after:
         parsed.after = _positive_int(after)
         if parsed.after is None:
             parsed.errors.append(f"Page: '{after}' is not a record number to continue after.")
     return parsed
+
+
+def _pair_errors(raw: Mapping[str, str]) -> list[str]:
+    """What is missing from a pair of reviewers' verdicts: a verdict needs its reviewer, reviewer B needs
+    reviewer A (B's verdicts are compared with A's), and A and B are two people."""
+    errors = []
+    for side in ("a", "b"):
+        if f"verdict_{side}" in raw and f"reviewer_{side}" not in raw:
+            errors.append(
+                f"{PAIR_LABELS[f'verdict_{side}']}: give reviewer {side.upper()} too (whose verdict it is)."
+            )
+    if "reviewer_b" in raw and "reviewer_a" not in raw:
+        errors.append("Reviewer B: give reviewer A too (reviewer B's verdicts are compared with A's).")
+    if "reviewer_a" in raw and raw.get("reviewer_a") == raw.get("reviewer_b"):
+        errors.append(f"Reviewer B: '{raw['reviewer_b']}' is reviewer A too; choose two different reviewers.")
+    return errors
 
 
 def _released() -> Q:
@@ -193,6 +231,33 @@ def _disputed() -> Q:
     # An item reviewers disagreed on went to adjudication: it waits there, or it was settled there.
     return Q(review_item__status=ReviewItem.Status.NEEDS_ADJUDICATION) | Q(
         Exists(Adjudication.objects.filter(item__candidate_id=OuterRef("pk")))
+    )
+
+
+def _standing_decision(*, reviewer, verdict: str | None) -> Q:
+    # Decision.objects holds standing decisions only (not undone, not revised since), as the agreement
+    # report counts them; a reviewer has at most one standing decision per item.
+    decisions = Decision.objects.filter(item__candidate_id=OuterRef("pk"), reviewer=reviewer)
+    if verdict:
+        decisions = decisions.filter(verdict=verdict)
+    return Q(Exists(decisions))
+
+
+def pair_description(filters: RecordFilters) -> str:
+    """The reviewer-pair filter in words ("" without one)."""
+    values = filters.values
+    if filters.errors or "reviewer_a" not in values:
+        return ""
+
+    def said(side: str) -> str:
+        name = values[f"reviewer_{side}"].get_username()
+        verdict = values.get(f"verdict_{side}")
+        return f"{name} gave {Verdict(verdict).label.lower()}" if verdict else f"{name} reviewed it"
+
+    both = f"{said('a')} and {said('b')}" if "reviewer_b" in values else said("a")
+    return (
+        f"Records on which {both}: standing decisions only (a decision undone or revised since does not "
+        "count), as the dashboard's confusion matrix counts them."
     )
 
 
@@ -224,6 +289,11 @@ def filtered_records(filters: RecordFilters) -> QuerySet[Candidate]:
         records = records.filter(
             Exists(Decision.objects.filter(item__candidate_id=OuterRef("pk"), reviewer=values["reviewer"]))
         )
+    for side in ("a", "b"):
+        if f"reviewer_{side}" in values:
+            records = records.filter(
+                _standing_decision(reviewer=values[f"reviewer_{side}"], verdict=values.get(f"verdict_{side}"))
+            )
     yes_no = {
         "edited": Q(Exists(ItemRevision.objects.filter(item__candidate_id=OuterRef("pk")))),
         "flagged": Q(Exists(QualityResult.objects.filter(candidate_id=OuterRef("pk"), flagged=True))),
@@ -312,6 +382,7 @@ def record_page(*, params: Mapping[str, str], page_size: int | None = None) -> d
             )
         ],
         "rows": [],
+        "pair_description": pair_description(filters),
         "export": filters.values.get("export"),
         "export_withheld": sum((filters.values["export"].manifest.get("withheld") or {}).values())
         if "export" in filters.values

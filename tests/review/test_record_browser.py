@@ -288,11 +288,16 @@ def test_a_page_costs_a_fixed_number_of_queries(records, settings):
     from django.test.utils import CaptureQueriesContext
 
     lead = records["lead"]
-    everything = sorted(shown(lead), reverse=True)
-    counts = []
-    for size, after in ((2, None), (2, everything[3]), (len(everything), None)):
-        settings.RECORD_BROWSER_PAGE_SIZE = size
-        with CaptureQueriesContext(connection) as queries:
-            assert lead.get(records_url(after=after)).status_code == 200
-        counts.append(len(queries))
-    assert counts[0] == counts[1] == counts[2], counts
+    # No filter; then the confusion-matrix cells' filter (two reviewers' verdicts on the same item),
+    # which selects a, b and c: one record a page, then a page deeper, then all three on one page.
+    pair = {"reviewer_a": "physician", "reviewer_b": "physician2"}
+    for filters, size, deep in (({}, 2, 3), (pair, 1, 1)):
+        everything = sorted(shown(lead, **filters), reverse=True)
+        assert len(everything) > size + deep
+        counts = []
+        for page_size, after in ((size, None), (size, everything[deep]), (len(everything), None)):
+            settings.RECORD_BROWSER_PAGE_SIZE = page_size
+            with CaptureQueriesContext(connection) as queries:
+                assert lead.get(records_url(**filters, after=after)).status_code == 200
+            counts.append(len(queries))
+        assert counts[0] == counts[1] == counts[2], (filters, counts)
