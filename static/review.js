@@ -39,6 +39,9 @@
       if (details) { details.open = other === name; }
     });
     remember(name);
+    // The whole panel in view where it fits (the editor with its diff beside it), then its field.
+    var opened = panel(name);
+    if (opened) { opened.scrollIntoView({ block: "nearest" }); }
     var target = document.querySelector(PANEL_FOCUS[name]);
     if (target) { target.focus(); }
   }
