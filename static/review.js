@@ -39,6 +39,9 @@
       if (details) { details.open = other === name; }
     });
     remember(name);
+    // The whole panel in view where it fits (the editor with its diff beside it), then its field.
+    var opened = panel(name);
+    if (opened) { opened.scrollIntoView({ block: "nearest" }); }
     var target = document.querySelector(PANEL_FOCUS[name]);
     if (target) { target.focus(); }
   }
@@ -48,6 +51,40 @@
     var section = item();
     if (section) { section.focus(); }
   }
+
+  // The guidelines open beside the item (G, or the link): the page is not left, so nothing typed is
+  // lost. Focus goes to the panel (its text scrolls with the arrow keys) and back where it was on closing.
+  var focusBeforeGuidelines = null;
+  function guidelinesPanel() { return document.getElementById("guidelines-panel"); }
+  function guidelinesOpen() { var aside = guidelinesPanel(); return !!aside && !aside.hidden; }
+  function showGuidelines(open) {
+    var aside = guidelinesPanel();
+    if (!aside) { return false; }
+    if (open && aside.hidden) { focusBeforeGuidelines = document.activeElement; }
+    aside.hidden = !open;
+    syncGuidelinesToggle();
+    if (open) {
+      aside.focus();
+    } else {
+      var back = focusBeforeGuidelines;
+      focusBeforeGuidelines = null;
+      if (back && back !== document.body && document.contains(back)) { back.focus(); }
+      else if (item()) { item().focus(); }
+    }
+    return true;
+  }
+  function syncGuidelinesToggle() {
+    var toggle = document.getElementById("guidelines-toggle");
+    if (toggle) { toggle.setAttribute("aria-expanded", guidelinesOpen() ? "true" : "false"); }
+  }
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : event.target.parentElement;
+    if (target && target.closest("[data-guidelines-close]")) { showGuidelines(false); return; }
+    var toggle = target && target.closest("#guidelines-toggle");
+    // A click meant for a new tab or window opens the guidelines' own page there.
+    if (!toggle || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+    if (showGuidelines(!guidelinesOpen())) { event.preventDefault(); }
+  });
 
   // When a pair's choice changes, the edit box follows the chosen response until the physician types in it.
   function followChoice(value) {
@@ -311,9 +348,19 @@
       }
       return;
     }
-    if (event.key === "Escape") { event.preventDefault(); closePanels(); return; }
+    if (event.key === "Escape") {
+      event.preventDefault();
+      if (guidelinesOpen()) { showGuidelines(false); } else { closePanels(); }
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) { return; }
     var key = event.key.toLowerCase();
+    // G opens and closes the guidelines whichever panel is open (they sit beside it), never while typing.
+    if (key === "g" && !inFormControl(event.target)) {
+      event.preventDefault();
+      if (!event.repeat) { showGuidelines(!guidelinesOpen()); }
+      return;
+    }
     if (open) {
       if (open.dataset.panel === "reject" && /^[1-9]$/.test(key) && !typesText(event.target)) {
         event.preventDefault();  // nothing to type here: the number is the documented reason key
@@ -381,10 +428,14 @@
     // A new item (or the same one refused) takes focus, even where htmx kept it in a field of the
     // same id; an autosave (which swaps only the draft status) leaves the reviewer's cursor alone.
     var swappedItem = event.target && event.target.id === "item";
-    if (swappedItem || !document.activeElement || document.activeElement === document.body) { focusItem(); }
+    // Someone reading the guidelines (a key pressed there brought a new item) keeps their place in them.
+    var reading = guidelinesOpen() && guidelinesPanel().contains(document.activeElement);
+    if (!reading && (swappedItem || !document.activeElement || document.activeElement === document.body)) { focusItem(); }
+    syncGuidelinesToggle();
     restoreWork();
   });
   document.addEventListener("DOMContentLoaded", function () {
+    syncGuidelinesToggle();
     forgetOld();
     focusItem();
     restoreWork();

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from review.diff import FieldDiff, edit_diff
 from review.models import Assignment, Decision, Preference, RejectReason, ReviewDraft, ReviewItem
+from synth.models import SourceDocument
 
 
 def live_assignments(now) -> Q:
@@ -191,6 +192,18 @@ def _responses(item: ReviewItem) -> list[dict]:
     ]
 
 
+def source_document(candidate) -> dict | None:
+    """The document a candidate was written from (Backtranslation, Summarization), as its provenance
+    names it: title and text, or text None when the document is no longer stored."""
+    named = (candidate.provenance or {}).get("document")
+    if not isinstance(named, dict) or "id" not in named:
+        return None
+    stored = SourceDocument.objects.filter(pk=named["id"]).only("title", "text").first()
+    if stored is None:
+        return {"title": named.get("title", ""), "text": None}
+    return {"title": stored.title, "text": stored.text}
+
+
 def review_workspace(
     *,
     reviewer,
@@ -231,6 +244,7 @@ def review_workspace(
     preference = form_data.get("preference", "")
     if item.candidate.is_pair:
         context["responses"] = _responses(item)
+    context["source_document"] = source_document(item.candidate)
     edit_before = {**version, "output": original_output(item, preference, current_output=output)}
     edit_values = {
         name: form_data.get(name) or edit_before[name] for name in ("instruction", "input", "output")

@@ -36,15 +36,22 @@ def _page_context(request: ReviewerRequest, *, claim_ahead: bool = False, **show
 
 
 def _item_response(request: ReviewerRequest, context: dict, status: int = 200) -> HttpResponse:
-    template = TEMPLATE + "#item" if request.htmx else TEMPLATE
-    return render(request, template, context, status=status)
+    if request.htmx:
+        return render(request, TEMPLATE + "#item", context, status=status)
+    return _full_page(request, context, status=status)
+
+
+def _full_page(request: ReviewerRequest, context: dict, status: int = 200) -> HttpResponse:
+    """The whole page: the item, and the guidelines its side panel opens (G) without leaving it."""
+    context = {**context, "guideline": ReviewerGuideline.objects.first()}
+    return render(request, TEMPLATE, context, status=status)
 
 
 @never_cache  # the page holds the reviewer's key to their kept work: not for the browser's cache
 @require_GET
 @role_required(REVIEW)
 def review_page(request: ReviewerRequest) -> HttpResponse:
-    return render(request, TEMPLATE, _page_context(request))
+    return _full_page(request, _page_context(request))
 
 
 def _decision_fields(form: DecisionForm) -> dict:
@@ -133,7 +140,8 @@ def draft(request: ReviewerRequest, pk: int) -> HttpResponse:
     except ReviewError as error:
         context["draft_error"] = str(error)
         return render(request, TEMPLATE + "#draft-status", context, status=409)
-    context.update(saved_at=saved.updated_at, diff=draft_diff(saved))
+    # The diff beside the editor is swapped in with the status (out of band): both follow the typing.
+    context.update(saved_at=saved.updated_at, diff=draft_diff(saved), diff_oob=True)
     return render(request, TEMPLATE + "#draft-status", context)
 
 
