@@ -159,7 +159,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # login throttling first: a locked-out login stops here
-    "django.contrib.auth.backends.ModelBackend",
+    "core.permissions.OneQueryModelBackend",  # ModelBackend, its permissions in one query
 ]
 # Login throttling (django-axes): after this many failures for one username from one address, that
 # pair is locked out for the cool-off; a success resets the count.

@@ -36,6 +36,43 @@ def test_a_decision_is_recorded_with_who_when_and_what(client_for, physician, re
     assert item_entry.actor == physician and item_entry.changes["final_verdict"][1] == "reject"
 
 
+def test_a_settled_items_entry_is_the_one_auditlog_writes_itself(
+    client_for, physician, review_items, monkeypatch
+):
+    """The item's entry is written from the row as locked, not read again: the same entry as
+    django-auditlog's own (which reads the row again before the save), field for field."""
+    import re
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from review.queue import decisions
+
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    client = client_for(physician)
+    page = client.get(reverse("review:review"))
+
+    def save_and_next(verdict):
+        shown = re.search(r'data-assignment="(\d+)"', page.text).group(1)
+        data = {"verdict": verdict, "reasons": ["unsafe"]}
+        return client.post(reverse("review:decide", args=[shown]), data, headers=HTMX)
+
+    for verdict in ("accept", "reject"):
+        page = save_and_next(verdict)
+        with monkeypatch.context() as auditlogs_own:  # the same decision, logged by django-auditlog
+            auditlogs_own.setattr(
+                decisions,
+                "save_logged",
+                lambda item, as_locked, update_fields: item.save(update_fields=update_fields),
+            )
+            page = save_and_next(verdict)
+        ours, theirs = entries_for(type(review_items[0]), LogEntry.Action.UPDATE).order_by("-pk")[:2][::-1]
+        assert ours.object_id != theirs.object_id
+        assert ours.changes["final_verdict"] == ["", verdict] and ours.actor == physician
+        fields = ("changes", "changes_text", "actor_id", "action", "remote_addr")
+        assert [getattr(ours, f) for f in fields] == [getattr(theirs, f) for f in fields]
+
+
 def test_an_edit_is_recorded_with_its_new_text(client_for, physician, review_items):
     item = review_items[0]
     decide(

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('review', '0014_workspace_revisions_skip_discuss'),
-        ('synth', '0014_candidate_phi_free_under'),
+        ("review", "0014_workspace_revisions_skip_discuss"),
+        ("synth", "0014_candidate_phi_free_under"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reviewitem',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['available_at'], name='review_item_pending_hint'),
+            model_name="reviewitem",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["available_at"],
+                name="review_item_pending_hint",
+            ),
         ),
     ]

@@ -21,6 +21,7 @@ from django.utils import timezone
 from review.models import Assignment, ReviewDraft, ReviewItem
 from review.queue.errors import NotYours, ReviewError
 from review.selectors.reviewing import live_assignments
+from synth.quality.flags import quality_results_of
 
 # How many items one reviewer holds at most: the one in front of them and the next, claimed ahead
 # so that save-and-next only has to show it.
@@ -41,15 +42,26 @@ def taken_by_someone_else(assignment: Assignment) -> bool:
     )
 
 
+def _as_shown():
+    """Assignments with what the review page shows of them, read in one query: the item, its
+    candidate and domain, the reviewer's draft, and the candidate's quality results (its flags)."""
+    return Assignment.objects.select_related("item__candidate__domain", "draft").annotate(
+        gate_results=quality_results_of("item__candidate")
+    )
+
+
+def _shown(assignment: Assignment) -> Assignment:
+    assignment.item.candidate.gate_results = assignment.gate_results  # read by synth.quality.flags
+    return assignment
+
+
 def _held(reviewer, now) -> list[Assignment]:
     """The reviewer's claimed, undecided items, oldest claim first; expired ones come back if still free."""
     held = []
     active = (
-        Assignment.objects.filter(reviewer=reviewer, status=Assignment.Status.ACTIVE)
-        .select_related("item__candidate__domain", "draft")  # the page shows both: one query
-        .order_by("claimed_at", "pk")
+        _as_shown().filter(reviewer=reviewer, status=Assignment.Status.ACTIVE).order_by("claimed_at", "pk")
     )
-    for assignment in active:
+    for assignment in map(_shown, active):
         if assignment.lease_expires_at > now:
             held.append(assignment)
         elif assignment.item.status == ReviewItem.Status.PENDING:
@@ -177,9 +189,7 @@ def claim_next(reviewer) -> ReviewItem | None:
             assignment, wait_for = _claim_new(reviewer, now, shown=True, wait_for=wait_for)
             if assignment is not None:
                 # Fetched again with its item and (no) draft, as _held does: the page reads both.
-                assignment = Assignment.objects.select_related("item__candidate__domain", "draft").get(
-                    pk=assignment.pk
-                )
+                assignment = _shown(_as_shown().get(pk=assignment.pk))
                 item = assignment.item
                 item.assignment = assignment
                 return item
@@ -237,11 +247,7 @@ def show_next(reviewer, *, claim_ahead: bool = False) -> ReviewItem | None:
                         return None
                     continue  # only rows other reviewers were claiming: look again, waiting for one
                 # Fetched again with its item and (no) draft, as _held does: the page reads both.
-                held = [
-                    Assignment.objects.select_related("item__candidate__domain", "draft").get(
-                        pk=assignment.pk
-                    )
-                ]
+                held = [_shown(_as_shown().get(pk=assignment.pk))]
             front = held[0]
             mark_shown(front, now)
             if claim_ahead and len(held) < HELD_AT_MOST:

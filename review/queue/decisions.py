@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import save_logged
 from review.models import (
     Assignment,
     Decision,
@@ -69,6 +71,7 @@ def submit_decision(
         if assignment is None:
             raise NotYours("This item is not assigned to you. Open the review queue to get your next item.")
         item = assignment.item
+        as_locked = copy.copy(item)  # the row as locked, for its audit entry when it settles
         if assignment.status == Assignment.Status.SKIPPED:
             raise ReviewError("You skipped this item: it went to another reviewer, and nothing was stored.")
         if assignment.status == Assignment.Status.DISCUSSING:
@@ -124,7 +127,7 @@ def submit_decision(
         if _has_draft(assignment):
             ReviewDraft.objects.filter(assignment=assignment).delete()
         if not extra:
-            _settle(item, decision)
+            _settle(item, decision, as_locked=as_locked)
         return decision
 
 
@@ -174,9 +177,13 @@ def _check_reject(reasons: list[str], comment: str) -> None:
         raise ReviewError("You chose 'Other': say why in the comment.")
 
 
-def _settle(item: ReviewItem, latest: Decision) -> None:
+def _settle(item: ReviewItem, latest: Decision, *, as_locked: ReviewItem | None = None) -> None:
     """Once an item has the reviews it needs, it settles by review.settling's rule (the same verdict
-    and the same text); anything else goes to adjudication."""
+    and the same text); anything else goes to adjudication.
+
+    `as_locked`: the item's row as read under its lock in this transaction, unchanged since: its audit
+    entry is written from it, without django-auditlog reading the row again.
+    """
     if item.status != ReviewItem.Status.PENDING:
         return
     if item.required_reviews == 1:
@@ -196,14 +203,23 @@ def _settle(item: ReviewItem, latest: Decision) -> None:
     outcome = settle(decisions)
     if outcome.disputed:
         item.status = ReviewItem.Status.NEEDS_ADJUDICATION
-        item.save(update_fields=["status"])
+        _save_item(item, ["status"], as_locked)
         return
     item.final_verdict = outcome.verdict
     item.final_revision = outcome.revision
     item.final_preference = outcome.preference
     item.status = ReviewItem.Status.DECIDED
     item.decided_at = timezone.now()
-    item.save(update_fields=["status", "final_verdict", "final_revision", "final_preference", "decided_at"])
+    _save_item(
+        item, ["status", "final_verdict", "final_revision", "final_preference", "decided_at"], as_locked
+    )
+
+
+def _save_item(item: ReviewItem, fields: list[str], as_locked: ReviewItem | None) -> None:
+    if as_locked is None:
+        item.save(update_fields=fields)  # django-auditlog reads the row again for the changes
+    else:
+        save_logged(item, as_locked=as_locked, update_fields=fields)
 
 
 def undo_last_decision(*, reviewer) -> Decision:

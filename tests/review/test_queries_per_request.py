@@ -24,10 +24,15 @@ HTMX = {"HX-Request": "true"}
 
 # Before: a cycle was three requests (GET the page, POST decide, POST prefetch fired by the returned
 # fragment), 29 queries for decide and prefetch. Issue 16 asks for at most 12; where the rest go is
-# listed in bench/README.md ("Review load").
-FIRST_PAGE = 18  # GET /review/: claim the first item and count the queue
-FIRST_CYCLE = 24  # the first save-and-next: nothing claimed ahead yet, so it claims two
-CYCLE = 20  # POST decide (accept): the decision, the next item (claimed ahead) shown, the one after claimed
+# listed in bench/README.md ("Review load"). A steady cycle today, in order: session, user, permissions
+# (user's and groups' in one UNION); decide: assignment with item and draft FOR UPDATE, INSERT decision,
+# its audit entry, UPDATE assignment, the item's audit entry (written from the locked row, no re-read),
+# UPDATE item; show_next: lock the reviewer, their held items (with each candidate's quality results,
+# the page's flags), mark the front one shown, claim search, recount its live assignments, INSERT
+# assignment, its claim hint; the page: progress (reviewed today and the undoable decision).
+FIRST_PAGE = 16  # GET /review/: claim the first item and count the queue
+FIRST_CYCLE = 21  # the first save-and-next: nothing claimed ahead yet, so it claims two
+CYCLE = 17  # POST decide (accept): the decision, the next item (claimed ahead) shown, the one after claimed
 
 
 def queries(client, method: str, path: str, **kwargs) -> tuple[int, object]:
@@ -67,3 +72,15 @@ def test_save_and_next_is_one_request_with_its_queries_pinned(reviewer_client, p
         assert Decision.objects.get(assignment_id=shown).verdict == "accept"
         # The next item is in front of the reviewer, and the one after it is claimed already.
         assert Assignment.objects.filter(reviewer=physician, status="active").count() == 2
+
+
+def test_the_flags_are_read_with_the_held_items(reviewer_client, physician):
+    """The gate's results come with the held item's query: none is queried for the page."""
+    page = reviewer_client.get("/review/")
+    shown = assignment_on(page)
+    with CaptureQueriesContext(connection) as captured:
+        page = reviewer_client.post(
+            f"/review/assignments/{shown}/decide/", data={"verdict": "accept"}, headers=HTMX
+        )
+    assert 'data-testid="quality-flags"' in page.text
+    assert not [q for q in captured.captured_queries if q["sql"].startswith('SELECT "synth_qualityresult"')]
