@@ -117,9 +117,11 @@ def test_a_candidate_repeating_a_seed_task_is_filtered(launch, demo_config):
 
 
 def test_the_configured_share_of_passed_candidates_lands_in_the_review_queue(launch, demo_config):
+    # One domain (the sample is drawn per domain), and ten tasks: twenty novel ones from one domain's
+    # few templates ran dry for some run ids (the offline teacher's draws are seeded by the run).
     run = launch(
         demo_config,
-        requested_count=20,
+        requested_count=10,
         sample_rate=0.5,
         domains=[Domain.objects.get(slug="infectious-disease")],
     )
