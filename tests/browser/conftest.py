@@ -88,8 +88,8 @@ def demo_login(live_server, browser):
     review page starts below the fold, as on a ward's laptop), returning its page."""
     contexts = []
 
-    def login_as(username: str):
-        context = browser.new_context(viewport={"width": 1000, "height": 420})
+    def login_as(username: str, viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or {"width": 1000, "height": 420})
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)

@@ -15,7 +15,6 @@ from review.demo_data import GUIDELINES_TITLE
 from review.models import ReviewItem
 from synth.models import SourceDocument
 from tests.browser.accessibility import serious_violations
-from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,24 +22,15 @@ LAPTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
-def laptop(live_server, browser):
+def laptop(demo_login):
     """A demo account signed in on a 1280x800 window, on the review page."""
-    contexts = []
 
     def open_as(username: str):
-        context = browser.new_context(viewport=LAPTOP)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        sign_in(page, username)
-        page.wait_for_url(re.compile(r"/review/$"))
+        page = demo_login(username, viewport=LAPTOP)
         expect(page.get_by_test_id("item-meta")).to_be_visible()
         return page
 
-    yield open_as
-    for context in contexts:
-        context.close()
+    return open_as
 
 
 def in_view(page, locator) -> bool:
