@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from review.models import Assignment, ReviewDraft, ReviewItem
 from review.queue.errors import NotYours, ReviewError
-from review.selectors.reviewing import live_assignments
+from review.selectors.reviewing import live_assignments, progress_columns
 from synth.quality.flags import quality_results_of
 
 # How many items one reviewer holds at most: the one in front of them and the next, claimed ahead
@@ -42,11 +42,14 @@ def taken_by_someone_else(assignment: Assignment) -> bool:
     )
 
 
-def _as_shown():
-    """Assignments with what the review page shows of them, read in one query: the item, its
-    candidate and domain, the reviewer's draft, and the candidate's quality results (its flags)."""
-    return Assignment.objects.select_related("item__candidate__domain", "draft").annotate(
-        gate_results=quality_results_of("item__candidate")
+def _as_shown(reviewer, now):
+    """The reviewer's assignments with what the review page shows of them, read in one query: the
+    item, its candidate and domain, the reviewer's draft, the candidate's quality results (its flags)
+    and the reviewer's progress line."""
+    return (
+        Assignment.objects.filter(reviewer=reviewer)
+        .select_related("item__candidate__domain", "draft")
+        .annotate(gate_results=quality_results_of("item__candidate"), **progress_columns(reviewer, now))
     )
 
 
@@ -58,9 +61,7 @@ def _shown(assignment: Assignment) -> Assignment:
 def _held(reviewer, now) -> list[Assignment]:
     """The reviewer's claimed, undecided items, oldest claim first; expired ones come back if still free."""
     held = []
-    active = (
-        _as_shown().filter(reviewer=reviewer, status=Assignment.Status.ACTIVE).order_by("claimed_at", "pk")
-    )
+    active = _as_shown(reviewer, now).filter(status=Assignment.Status.ACTIVE).order_by("claimed_at", "pk")
     for assignment in map(_shown, active):
         if assignment.lease_expires_at > now:
             held.append(assignment)
@@ -189,7 +190,7 @@ def claim_next(reviewer) -> ReviewItem | None:
             assignment, wait_for = _claim_new(reviewer, now, shown=True, wait_for=wait_for)
             if assignment is not None:
                 # Fetched again with its item and (no) draft, as _held does: the page reads both.
-                assignment = _shown(_as_shown().get(pk=assignment.pk))
+                assignment = _shown(_as_shown(reviewer, now).get(pk=assignment.pk))
                 item = assignment.item
                 item.assignment = assignment
                 return item
@@ -227,18 +228,22 @@ def mark_shown(assignment: Assignment, now=None) -> None:
         )
 
 
-def show_next(reviewer, *, claim_ahead: bool = False) -> ReviewItem | None:
+def show_next(reviewer, *, claim_ahead: bool = False, locked: bool = False) -> ReviewItem | None:
     """Put the reviewer's next item in front of them (the one they hold, or a new claim) and, with
     `claim_ahead` (save-and-next), claim the one after it in the same transaction, so that the next
     save-and-next only has to show it and the page needs no request of its own to claim ahead.
 
+    `locked`: the caller's transaction holds the reviewer's row lock already (save_and_next).
     None when nothing is claimable; otherwise the item carries its assignment as `item.assignment`.
     """
     wait_for = None
     for _ in range(CLAIM_LOOKS):
         now = timezone.now()
-        with transaction.atomic():
-            _lock_reviewer(reviewer)
+        # Each look in a transaction of its own, or in the caller's: READ COMMITTED gives every
+        # statement a fresh snapshot, so a look that waited for another claim sees it either way.
+        with transaction.atomic(savepoint=not locked):
+            if not locked:
+                _lock_reviewer(reviewer)
             held = _held(reviewer, now)
             if not held:
                 assignment, wait_for = _claim_new(reviewer, now, shown=True, wait_for=wait_for)
@@ -247,7 +252,7 @@ def show_next(reviewer, *, claim_ahead: bool = False) -> ReviewItem | None:
                         return None
                     continue  # only rows other reviewers were claiming: look again, waiting for one
                 # Fetched again with its item and (no) draft, as _held does: the page reads both.
-                held = [_shown(_as_shown().get(pk=assignment.pk))]
+                held = [_shown(_as_shown(reviewer, now).get(pk=assignment.pk))]
             front = held[0]
             mark_shown(front, now)
             if claim_ahead and len(held) < HELD_AT_MOST:

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Window
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, JSONField, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Coalesce, JSONObject
 from django.utils import timezone
 
 from review.diff import FieldDiff, edit_diff
@@ -71,17 +71,24 @@ def original_output(item: ReviewItem, preference: str = "", *, current_output: s
     return current_version(item)[3] if current_output is None else current_output
 
 
+def _progress_since(now) -> tuple:
+    """(the start of today, the oldest moment a decision can still be undone)."""
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start_of_day, now - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
+
+
+def _counted(reviewer):
+    # A revision of an older decision is neither a new item reviewed nor something to undo.
+    return Decision.objects.filter(reviewer=reviewer, supersedes__isnull=True)
+
+
 def progress(reviewer) -> tuple[int, Decision | None]:
     """(reviewed today, the decision an undo would take back) in one query: the progress line and
     the undo bar are on every page the reviewer sees."""
-    now = timezone.now()
-    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    undo_since = now - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
+    start_of_day, undo_since = _progress_since(timezone.now())
     latest = (
-        # A revision of an older decision is neither a new item reviewed nor something to undo.
-        Decision.objects.filter(
-            reviewer=reviewer, supersedes__isnull=True, created_at__gte=min(start_of_day, undo_since)
-        )
+        _counted(reviewer)
+        .filter(created_at__gte=min(start_of_day, undo_since))
         .annotate(today=Window(Count("pk", filter=Q(created_at__gte=start_of_day))))
         .order_by("-created_at", "-pk")
         .first()
@@ -89,6 +96,38 @@ def progress(reviewer) -> tuple[int, Decision | None]:
     if latest is None:
         return 0, None
     return latest.today, latest if latest.created_at >= undo_since else None
+
+
+def progress_columns(reviewer, now) -> dict:
+    """progress(), as two values for the query that reads the reviewer's held items (one query fewer
+    on every page that shows an item); progress_read_with() reads them back."""
+    start_of_day, undo_since = _progress_since(now)
+    today = (
+        _counted(reviewer)
+        .filter(created_at__gte=start_of_day)
+        .order_by()
+        .values("reviewer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    latest = (
+        _counted(reviewer)
+        .filter(created_at__gte=undo_since)
+        .order_by("-created_at", "-pk")
+        .values(row=JSONObject(verdict=F("verdict"), item_id=F("item_id")))[:1]
+    )
+    return {
+        "reviewed_today": Coalesce(Subquery(today), 0),
+        "undoable_row": Subquery(latest, output_field=JSONField()),
+    }
+
+
+def progress_read_with(assignment: Assignment) -> tuple[int, Decision | None]:
+    """What progress() says, from an assignment read with progress_columns()."""
+    row = assignment.undoable_row
+    return assignment.reviewed_today, Decision(
+        verdict=row["verdict"], item_id=row["item_id"]
+    ) if row else None
 
 
 @dataclass(frozen=True)
@@ -218,7 +257,8 @@ def review_workspace(
     `form_data`: what the reviewer just posted (a refused decision keeps it); otherwise their saved
     draft is put back, with its panel open.
     """
-    today, undoable = progress(reviewer)
+    read_with_item = item is not None and hasattr(item.assignment, "reviewed_today")
+    today, undoable = progress_read_with(item.assignment) if read_with_item else progress(reviewer)
     context = {
         "reviewed_today": today,
         "undoable": undoable,

@@ -14,7 +14,7 @@ from core.roles import role_required
 from review.forms import DecisionForm, DraftForm, QuestionForm, SkipForm
 from review.models import ReviewerGuideline
 from review.queue.claims import show_next, skip_item
-from review.queue.decisions import submit_decision, undo_last_decision
+from review.queue.decisions import save_and_next, submit_decision, undo_last_decision
 from review.queue.discussions import flag_for_discussion
 from review.queue.drafts import save_draft
 from review.queue.errors import NotYours, ReviewError
@@ -29,9 +29,9 @@ class ReviewerRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _page_context(request: ReviewerRequest, *, claim_ahead: bool = False, **shown) -> dict:
+def _page_context(request: ReviewerRequest, **shown) -> dict:
     """Show the reviewer their next item (claiming it if they hold none) and read the page around it."""
-    item = show_next(request.user, claim_ahead=claim_ahead)
+    item = show_next(request.user)
     return review_workspace(reviewer=request.user, item=item, **shown)
 
 
@@ -93,8 +93,12 @@ def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     form.is_valid()  # every field is optional; the queue says what a valid decision is
     data = form.cleaned_data
+    fields = _decision_fields(form)
     try:
-        decision = submit_decision(reviewer=request.user, assignment_id=pk, **_decision_fields(form))
+        if request.htmx:  # answered with the next item
+            decision, item = save_and_next(reviewer=request.user, assignment_id=pk, **fields)
+        else:  # answered with a redirect to the review page, which shows the next item
+            decision, item = submit_decision(reviewer=request.user, assignment_id=pk, **fields), None
     except NotYours as error:
         raise Http404(str(error)) from error
     except ReviewError as error:
@@ -112,7 +116,9 @@ def decide(request: ReviewerRequest, pk: int) -> HttpResponse:
         if notice:
             messages.warning(request, notice)
         return redirect("review:review")
-    return render(request, TEMPLATE + "#item", _page_context(request, claim_ahead=True, notice=notice))
+    return render(
+        request, TEMPLATE + "#item", review_workspace(reviewer=request.user, item=item, notice=notice)
+    )
 
 
 @require_POST
