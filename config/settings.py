@@ -130,8 +130,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Parameters bound by the server: psycopg then prepares a statement the fifth time a connection
     # runs it, and PostgreSQL stops planning the review loop's queries on every request (bench/README.md,
-    # "Review load": the database's time per save-and-next fell from about 13 ms to 5 ms).
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # "Review load": the database's time per save-and-next fell from about 13 ms to 5 ms). Turn it off
+    # behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
+        "DATABASE_SERVER_SIDE_BINDING", default=True
+    )
     if env_bool("DATABASE_POOL", default=True):
         # Check each pooled connection as it is handed out: after PostgreSQL restarts, a dead
         # connection is replaced instead of failing the request that drew it. Pooled connections also

@@ -1,5 +1,4 @@
-"""The authentication backend reads a user's own and their groups' permissions in one query, and with
-the user itself on every signed-in request."""
+"""The authentication backend reads a user's own and their groups' permissions in one query."""
 
 from __future__ import annotations
 
@@ -37,18 +36,6 @@ def test_it_counts_both_in_one_query(db):
         assert user.get_all_permissions() == {"review.review_item", "review.view_dashboard"}
         assert user.has_perm("review.review_item") and user.has_perm("review.view_dashboard")
     assert len(captured) == 1
-
-
-def test_a_request_reads_the_permissions_with_the_user(client, db):
-    user = make_user("p", roles.PHYSICIAN)
-    user.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
-    client.force_login(user)
-    client.get("/review/")
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get("/dashboard/").status_code == 200  # the data lead's page, by the user's own permission
-    permission_reads = [q["sql"] for q in captured.captured_queries if "auth_permission" in q["sql"]]
-    assert len(permission_reads) == 1
-    assert permission_reads[0].startswith('SELECT "auth_user"."id"')  # the user, their permissions with them
 
 
 def test_a_superuser_has_every_permission(db):

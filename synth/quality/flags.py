@@ -6,10 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, JSONField, OuterRef, Subquery
+from django.db.models import Aggregate, F, JSONField, OuterRef, Subquery
 from django.db.models.functions import JSONObject
 
-from core.json_list import JSONList
 from synth.models import Candidate, QualityResult
 from synth.quality.checks import ordered_checks
 
@@ -52,6 +51,16 @@ def _segments(text: str, findings: list[dict[str, Any]]) -> list[Segment]:
     return pieces
 
 
+class _JSONList(Aggregate):
+    """The aggregated values as one JSON array (SQLite's JSON_GROUP_ARRAY, PostgreSQL's JSONB_AGG)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
+
+
 def quality_results_of(candidate: str) -> Subquery:
     """A candidate's quality results as one JSON value, for a query that reads the candidate anyway
     (`candidate`: the path to it from that query's model): the caller puts the value on the candidate
@@ -68,7 +77,7 @@ def quality_results_of(candidate: str) -> Subquery:
         QualityResult.objects.filter(candidate=OuterRef(candidate))
         .order_by()
         .values("candidate")
-        .annotate(rows=JSONList(row))
+        .annotate(rows=_JSONList(row))
         .values("rows")
     )
     return Subquery(results, output_field=JSONField())

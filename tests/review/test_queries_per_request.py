@@ -3,7 +3,7 @@ save-and-next costs under load, so a new query here should be a choice.
 
 Save-and-next is one request: the decision's POST answers with the next item, already claimed, and
 claims the one after it in the same transaction; the page fires no request of its own. The counts
-include the session and the user (read with their permissions) of every signed-in request; they leave
+include the session, the user and the permission look-up of every signed-in request; they leave
 out the SAVEPOINT/RELEASE pairs the test's own transaction turns each `transaction.atomic` block into
 (a server outside a test runs BEGIN/COMMIT instead). The content types the audit trail needs are
 looked up once per process; they are warmed here as on a running server. Runs on SQLite and, with
@@ -25,15 +25,15 @@ HTMX = {"HX-Request": "true"}
 # Before: a cycle was three requests (GET the page, POST decide, POST prefetch fired by the returned
 # fragment), 29 queries for decide and prefetch; 17 for one save-and-next at the start of this round.
 # Issue 16 asks for at most 12; where the rest go is in bench/README.md ("Review load"). A steady cycle
-# today, in one transaction: session, user (with their permissions: core.permissions); the decision:
-# reviewer, assignment and item locked in one statement, INSERT decision, its audit entry, UPDATE
-# assignment, the item's audit entry (written from the locked row, no re-read), UPDATE item; the next
-# item: the reviewer's held items (with each candidate's quality results, the page's flags, and the
-# progress line), mark the front one shown; the one after: claim search, recount its live assignments,
-# INSERT assignment, its claim hint.
-FIRST_PAGE = 14  # GET /review/: claim the first item and count the queue
-FIRST_CYCLE = 18  # the first save-and-next: nothing claimed ahead yet, so it claims two
-CYCLE = 14  # POST decide (accept): the decision, the next item (claimed ahead) shown, the one after claimed
+# today, in one transaction: session, user, permissions (user's and groups' in one UNION query:
+# core.permissions); the decision: reviewer, assignment and item locked in one statement, INSERT
+# decision, its audit entry, UPDATE assignment, the item's audit entry (written from the locked row, no
+# re-read), UPDATE item; the next item: the reviewer's held items (with each candidate's quality
+# results, the page's flags, and the progress line), mark the front one shown; the one after: claim
+# search, recount its live assignments, INSERT assignment, its claim hint.
+FIRST_PAGE = 15  # GET /review/: claim the first item and count the queue
+FIRST_CYCLE = 19  # the first save-and-next: nothing claimed ahead yet, so it claims two
+CYCLE = 15  # POST decide (accept): the decision, the next item (claimed ahead) shown, the one after claimed
 
 
 def queries(client, method: str, path: str, **kwargs) -> tuple[int, object]:
