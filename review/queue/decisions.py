@@ -56,108 +56,81 @@ def submit_decision(
     preference: str = "",
 ) -> Decision:
     """Store a reviewer's verdict on the item they claimed. Submitting the same thing twice stores one."""
-    with transaction.atomic():
-        return _submit(
-            reviewer=reviewer,
-            assignment_id=assignment_id,
-            verdict=verdict,
-            reasons=reasons,
-            comment=comment,
-            instruction=instruction,
-            task_input=task_input,
-            output=output,
-            based_on=based_on,
-            preference=preference,
-        )
-
-
-def _submit(
-    *,
-    reviewer,
-    assignment_id: int,
-    verdict: str,
-    reasons: Iterable[str] = (),
-    comment: str = "",
-    instruction: str | None = None,
-    task_input: str | None = None,
-    output: str | None = None,
-    based_on: int | None = None,
-    preference: str = "",
-) -> Decision:
-    """submit_decision, in the caller's transaction."""
     reasons = sorted(set(reasons))
     comment = comment.strip()
     now = timezone.now()
-    # The reviewer, the assignment and its item, locked in one statement and in that order (the
-    # order of `of`; show_next locks the reviewer before any item too): reviewers of the same item
-    # settle it one at a time, and the reviewer's own claims wait for this decision (save_and_next).
-    assignment = (
-        Assignment.objects.select_for_update(of=("reviewer", "self", "item"))
-        .select_related("reviewer", "item__candidate", "draft")  # the draft (if any): no DELETE without one
-        .filter(pk=assignment_id, reviewer=reviewer)
-        .first()
-    )
-    if assignment is None:
-        raise NotYours("This item is not assigned to you. Open the review queue to get your next item.")
-    item = assignment.item
-    as_locked = copy.copy(item)  # the row as locked, for its audit entry when it settles
-    if assignment.status == Assignment.Status.SKIPPED:
-        raise ReviewError("You skipped this item: it went to another reviewer, and nothing was stored.")
-    if assignment.status == Assignment.Status.DISCUSSING:
-        raise ReviewError(
-            "This item waits for the senior physicians' answer to your question: nothing was stored. "
-            "Decide it from your discussions once they have answered."
+    with transaction.atomic():
+        # The reviewer, the assignment and its item, locked in one statement and in that order (the
+        # order of `of`; show_next locks the reviewer before any item too): reviewers of the same item
+        # settle it one at a time, and the reviewer's own claims wait for this decision (save_and_next).
+        # The draft (if any) comes with it: no DELETE without one.
+        assignment = (
+            Assignment.objects.select_for_update(of=("reviewer", "self", "item"))
+            .select_related("reviewer", "item__candidate", "draft")
+            .filter(pk=assignment_id, reviewer=reviewer)
+            .first()
         )
-    # An active assignment has no standing decision (submitting and undoing switch the status in
-    # the same transaction as the decision), so only a submitted one is looked up for a repeat.
-    submitted = assignment.status == Assignment.Status.SUBMITTED
-    existing = (
-        Decision.objects.filter(assignment=assignment).select_related("revision").first()
-        if submitted
-        else None
-    )
-    if existing:
-        if _same_decision(existing, verdict, reasons, output, preference):
-            return existing  # a double click or a retried request
-        raise ReviewError(
-            f"You already decided on this item ({existing.get_verdict_display().lower()}); "
-            "that decision stands. Undo it first if you want to change it."
+        if assignment is None:
+            raise NotYours("This item is not assigned to you. Open the review queue to get your next item.")
+        item = assignment.item
+        as_locked = copy.copy(item)  # the row as locked, for its audit entry when it settles
+        if assignment.status == Assignment.Status.SKIPPED:
+            raise ReviewError("You skipped this item: it went to another reviewer, and nothing was stored.")
+        if assignment.status == Assignment.Status.DISCUSSING:
+            raise ReviewError(
+                "This item waits for the senior physicians' answer to your question: nothing was stored. "
+                "Decide it from your discussions once they have answered."
+            )
+        # An active assignment has no standing decision (submitting and undoing switch the status in
+        # the same transaction as the decision), so only a submitted one is looked up for a repeat.
+        submitted = assignment.status == Assignment.Status.SUBMITTED
+        existing = (
+            Decision.objects.filter(assignment=assignment).select_related("revision").first()
+            if submitted
+            else None
         )
+        if existing:
+            if _same_decision(existing, verdict, reasons, output, preference):
+                return existing  # a double click or a retried request
+            raise ReviewError(
+                f"You already decided on this item ({existing.get_verdict_display().lower()}); "
+                "that decision stands. Undo it first if you want to change it."
+            )
 
-    preference = check_preference(item, verdict, preference)
-    revision = None
-    if verdict == Verdict.REJECT:
-        _check_reject(reasons, comment)
-    elif verdict == Verdict.EDIT:
-        revision = store_revision(item, reviewer, instruction, task_input, output, based_on, preference)
-    elif verdict != Verdict.ACCEPT:
-        raise ReviewError("Choose accept, edit or reject.")
+        preference = check_preference(item, verdict, preference)
+        revision = None
+        if verdict == Verdict.REJECT:
+            _check_reject(reasons, comment)
+        elif verdict == Verdict.EDIT:
+            revision = store_revision(item, reviewer, instruction, task_input, output, based_on, preference)
+        elif verdict != Verdict.ACCEPT:
+            raise ReviewError("Choose accept, edit or reject.")
 
-    late = assignment.lease_expires_at <= now
-    extra = item.status != ReviewItem.Status.PENDING or (late and taken_by_someone_else(assignment))
-    started = assignment.shown_at or assignment.claimed_at
-    decision = Decision.objects.create(
-        assignment=assignment,
-        item=item,
-        reviewer=reviewer,
-        verdict=verdict,
-        preference=preference,
-        reasons=reasons if verdict == Verdict.REJECT else [],
-        comment=comment,
-        revision=revision,
-        text_digest=decision_digest(item.candidate, verdict, preference, revision),
-        extra=extra,
-        seconds_spent=max(0, round((now - started).total_seconds())),
-    )
-    assignment.status = Assignment.Status.SUBMITTED
-    assignment.save(update_fields=["status"])
-    # Scratch work, now decided. Loaded with the locked assignment: save_draft takes the same lock
-    # and refuses a submitted assignment, so no draft can appear meanwhile.
-    if _has_draft(assignment):
-        ReviewDraft.objects.filter(assignment=assignment).delete()
-    if not extra:
-        _settle(item, decision, as_locked=as_locked)
-    return decision
+        late = assignment.lease_expires_at <= now
+        extra = item.status != ReviewItem.Status.PENDING or (late and taken_by_someone_else(assignment))
+        started = assignment.shown_at or assignment.claimed_at
+        decision = Decision.objects.create(
+            assignment=assignment,
+            item=item,
+            reviewer=reviewer,
+            verdict=verdict,
+            preference=preference,
+            reasons=reasons if verdict == Verdict.REJECT else [],
+            comment=comment,
+            revision=revision,
+            text_digest=decision_digest(item.candidate, verdict, preference, revision),
+            extra=extra,
+            seconds_spent=max(0, round((now - started).total_seconds())),
+        )
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.save(update_fields=["status"])
+        # Scratch work, now decided. Loaded with the locked assignment: save_draft takes the same lock
+        # and refuses a submitted assignment, so no draft can appear meanwhile.
+        if _has_draft(assignment):
+            ReviewDraft.objects.filter(assignment=assignment).delete()
+        if not extra:
+            _settle(item, decision, as_locked=as_locked)
+        return decision
 
 
 def save_and_next(*, reviewer, assignment_id: int, **decision) -> tuple[Decision, ReviewItem | None]:
@@ -165,7 +138,7 @@ def save_and_next(*, reviewer, assignment_id: int, **decision) -> tuple[Decision
     in front of them and claim the one after it, all in one transaction. The decision's statement
     locked the reviewer, so the claims need no lock of their own."""
     with transaction.atomic():
-        saved = _submit(reviewer=reviewer, assignment_id=assignment_id, **decision)
+        saved = submit_decision(reviewer=reviewer, assignment_id=assignment_id, **decision)
         return saved, show_next(reviewer, claim_ahead=True, locked=True)
 
 

@@ -125,9 +125,8 @@ def progress_columns(reviewer, now) -> dict:
 def progress_read_with(assignment: Assignment) -> tuple[int, Decision | None]:
     """What progress() says, from an assignment read with progress_columns()."""
     row = assignment.undoable_row
-    return assignment.reviewed_today, Decision(
-        verdict=row["verdict"], item_id=row["item_id"]
-    ) if row else None
+    undoable = Decision(verdict=row["verdict"], item_id=row["item_id"]) if row else None
+    return assignment.reviewed_today, undoable
 
 
 @dataclass(frozen=True)
@@ -257,8 +256,8 @@ def review_workspace(
     `form_data`: what the reviewer just posted (a refused decision keeps it); otherwise their saved
     draft is put back, with its panel open.
     """
-    read_with_item = item is not None and hasattr(item.assignment, "reviewed_today")
-    today, undoable = progress_read_with(item.assignment) if read_with_item else progress(reviewer)
+    # An item shown comes from review.queue.claims, its assignment read with progress_columns().
+    today, undoable = progress(reviewer) if item is None else progress_read_with(item.assignment)
     context = {
         "reviewed_today": today,
         "undoable": undoable,
