@@ -424,7 +424,9 @@
     }
     section.focus();
   }
-  document.addEventListener("htmx:afterSettle", function (event) {
+  // On afterSwap, not afterSettle: settling waits a timer (20 ms), and a key pressed in between (E
+  // opening the editor the moment the next item shows) would lose its focus to the item.
+  document.addEventListener("htmx:afterSwap", function (event) {
     // A new item (or the same one refused) takes focus, even where htmx kept it in a field of the
     // same id; an autosave (which swaps only the draft status) leaves the reviewer's cursor alone.
     var swappedItem = event.target && event.target.id === "item";
