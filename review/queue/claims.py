@@ -15,7 +15,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Count, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from review.models import Assignment, ReviewDraft, ReviewItem
@@ -97,6 +98,30 @@ def refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
         ReviewItem.objects.filter(pk=item.pk).update(available_at=available_at)
 
 
+def _take_slot(item: ReviewItem, now) -> bool:
+    """Take one of the item's free slots, if it still has one, for a claim about to be stored: store
+    the hint as it will be with that claim (we hold the item's row lock). False when it has none.
+
+    One UPDATE counts and stores. The search that locked the row ran on a snapshot taken when it
+    started, so a claim committed meanwhile may be missing from it; this statement takes a fresh one
+    (READ COMMITTED) and counts again. The claim's reviewer has no assignment on the item (the search
+    excludes those, and the reviewer's own claims take turns).
+    """
+    live = Assignment.objects.filter(live_assignments(now), item_id=OuterRef("pk")).order_by()
+    claims = Coalesce(Subquery(live.values("item_id").annotate(n=Count("pk")).values("n")), 0)
+    new_lease = Value(now + lease_duration())
+    earliest_lease = Subquery(
+        live.filter(status=Assignment.Status.ACTIVE)
+        .order_by("lease_expires_at")
+        .values("lease_expires_at")[:1]
+    )
+    # refresh_hint's rule, with the new claim counted: full, the hint is the earliest live lease.
+    full_after = Least(Coalesce(earliest_lease, new_lease), new_lease)
+    hint = Case(When(required_reviews__lte=claims + 1, then=full_after), default=None)
+    taken = ReviewItem.objects.filter(pk=item.pk, required_reviews__gt=claims).update(available_at=hint)
+    return taken == 1
+
+
 def _lock_reviewer(reviewer) -> None:
     """Serialise one reviewer's claims: concurrent requests of the same reviewer (ten copies of one
     submit, each rendering the next item, and the page's prefetch) take turns, each seeing the claims
@@ -142,17 +167,9 @@ def _claim_new(
                     # An open item the locked search did not return was locked by another claim.
                     skipped = open_items.exclude(pk__in=passed_over).values_list("pk", flat=True).first()
                 return None, skipped
-        # We hold the item's row lock now. The search above ran on a snapshot taken when it started,
-        # so a claim committed meanwhile may be missing from it; count again in a fresh statement
-        # (READ COMMITTED: a new snapshot) before taking a slot.
-        live = list(
-            Assignment.objects.filter(live_assignments(now), item_id=item.pk).only(
-                "reviewer_id", "status", "lease_expires_at"
-            )
-        )
-        if len(live) < item.required_reviews and all(a.reviewer_id != reviewer.pk for a in live):
+        if _take_slot(item, now):
             break
-        refresh_hint(item, live, now)  # a stale hint: correct it so the next claim skips this item
+        recount_hint(item, now)  # no free slot: a stale hint; correct it so the next claim skips this item
         passed_over.append(item.pk)
     else:
         return None, None
@@ -163,7 +180,6 @@ def _claim_new(
         shown_at=now if shown else None,
         pair_swapped=random.random() < 0.5,
     )
-    refresh_hint(item, [*live, assignment], now)
     return assignment, None
 
 

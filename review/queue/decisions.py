@@ -19,11 +19,13 @@ import copy
 from collections.abc import Iterable
 from datetime import timedelta
 
+from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from core.audit import save_logged
+from core.audit import created_entry, updated_entry, write_entries
 from review.models import (
     Assignment,
     Decision,
@@ -109,28 +111,48 @@ def submit_decision(
         late = assignment.lease_expires_at <= now
         extra = item.status != ReviewItem.Status.PENDING or (late and taken_by_someone_else(assignment))
         started = assignment.shown_at or assignment.claimed_at
-        decision = Decision.objects.create(
-            assignment=assignment,
-            item=item,
-            reviewer=reviewer,
-            verdict=verdict,
-            preference=preference,
-            reasons=reasons if verdict == Verdict.REJECT else [],
-            comment=comment,
-            revision=revision,
-            text_digest=decision_digest(item.candidate, verdict, preference, revision),
-            extra=extra,
-            seconds_spent=max(0, round((now - started).total_seconds())),
-        )
-        assignment.status = Assignment.Status.SUBMITTED
-        assignment.save(update_fields=["status"])
+        with disable_auditlog():  # its entry is written with the item's, in one INSERT (write_entries)
+            decision = Decision.objects.create(
+                assignment=assignment,
+                item=item,
+                reviewer=reviewer,
+                verdict=verdict,
+                preference=preference,
+                reasons=reasons if verdict == Verdict.REJECT else [],
+                comment=comment,
+                revision=revision,
+                text_digest=decision_digest(item.candidate, verdict, preference, revision),
+                extra=extra,
+                seconds_spent=max(0, round((now - started).total_seconds())),
+            )
+        audit = [created_entry(decision)]
+        _submitted_and_next_shown(assignment, now)
         # Scratch work, now decided. Loaded with the locked assignment: save_draft takes the same lock
         # and refuses a submitted assignment, so no draft can appear meanwhile.
         if _has_draft(assignment):
             ReviewDraft.objects.filter(assignment=assignment).delete()
         if not extra:
-            _settle(item, decision, as_locked=as_locked)
+            _settle(item, decision, as_locked=as_locked, audit=audit)
+        write_entries(audit)
         return decision
+
+
+def _submitted_and_next_shown(assignment: Assignment, now) -> None:
+    """Mark the assignment submitted, and the item its reviewer claimed ahead shown from now: it takes
+    the decided item's place in front of them (save-and-next shows it in this very response; after a
+    plain submit, the page they are sent to does). One UPDATE for both rows, both the reviewer's (whose
+    row lock we hold). An expired claim ahead is left alone: show_next decides whether it comes back."""
+    assignment.status = Assignment.Status.SUBMITTED
+    claimed_ahead = Q(
+        reviewer_id=assignment.reviewer_id,
+        status=Assignment.Status.ACTIVE,
+        shown_at__isnull=True,
+        lease_expires_at__gt=now,
+    )
+    Assignment.objects.filter(Q(pk=assignment.pk) | claimed_ahead).update(
+        status=Case(When(pk=assignment.pk, then=Value(assignment.status)), default=F("status")),
+        shown_at=Case(When(pk=assignment.pk, then=F("shown_at")), default=Value(now)),
+    )
 
 
 def save_and_next(*, reviewer, assignment_id: int, **decision) -> tuple[Decision, ReviewItem | None]:
@@ -188,12 +210,15 @@ def _check_reject(reasons: list[str], comment: str) -> None:
         raise ReviewError("You chose 'Other': say why in the comment.")
 
 
-def _settle(item: ReviewItem, latest: Decision, *, as_locked: ReviewItem | None = None) -> None:
+def _settle(
+    item: ReviewItem, latest: Decision, *, as_locked: ReviewItem | None = None, audit: list | None = None
+) -> None:
     """Once an item has the reviews it needs, it settles by review.settling's rule (the same verdict
     and the same text); anything else goes to adjudication.
 
     `as_locked`: the item's row as read under its lock in this transaction, unchanged since: its audit
-    entry is written from it, without django-auditlog reading the row again.
+    entry is built from it, without django-auditlog reading the row again, and added to `audit` (the
+    caller writes the list).
     """
     if item.status != ReviewItem.Status.PENDING:
         return
@@ -214,7 +239,7 @@ def _settle(item: ReviewItem, latest: Decision, *, as_locked: ReviewItem | None 
     outcome = settle(decisions)
     if outcome.disputed:
         item.status = ReviewItem.Status.NEEDS_ADJUDICATION
-        _save_item(item, ["status"], as_locked)
+        _save_item(item, ["status"], as_locked, audit)
         return
     item.final_verdict = outcome.verdict
     item.final_revision = outcome.revision
@@ -222,15 +247,20 @@ def _settle(item: ReviewItem, latest: Decision, *, as_locked: ReviewItem | None 
     item.status = ReviewItem.Status.DECIDED
     item.decided_at = timezone.now()
     _save_item(
-        item, ["status", "final_verdict", "final_revision", "final_preference", "decided_at"], as_locked
+        item,
+        ["status", "final_verdict", "final_revision", "final_preference", "decided_at"],
+        as_locked,
+        audit,
     )
 
 
-def _save_item(item: ReviewItem, fields: list[str], as_locked: ReviewItem | None) -> None:
+def _save_item(item: ReviewItem, fields: list[str], as_locked: ReviewItem | None, audit: list | None) -> None:
     if as_locked is None:
         item.save(update_fields=fields)  # django-auditlog reads the row again for the changes
-    else:
-        save_logged(item, as_locked=as_locked, update_fields=fields)
+        return
+    audit.append(updated_entry(item, as_locked=as_locked, update_fields=fields))
+    with disable_auditlog():
+        item.save(update_fields=fields)
 
 
 def undo_last_decision(*, reviewer) -> Decision:

@@ -24,16 +24,17 @@ HTMX = {"HX-Request": "true"}
 
 # Before: a cycle was three requests (GET the page, POST decide, POST prefetch fired by the returned
 # fragment), 29 queries for decide and prefetch; 17 for one save-and-next at the start of this round.
-# Issue 16 asks for at most 12; where the rest go is in bench/README.md ("Review load"). A steady cycle
-# today, in one transaction: session, user, permissions (user's and groups' in one UNION query:
+# Issue 16 asks for at most 12; where the time goes is in bench/README.md ("Review load"). A steady
+# cycle today, in one transaction: session, user, permissions (user's and groups' in one UNION query:
 # core.permissions); the decision: reviewer, assignment and item locked in one statement, INSERT
-# decision, its audit entry, UPDATE assignment, the item's audit entry (written from the locked row, no
-# re-read), UPDATE item; the next item: the reviewer's held items (with each candidate's quality
-# results, the page's flags, and the progress line), mark the front one shown; the one after: claim
-# search, recount its live assignments, INSERT assignment, its claim hint.
-FIRST_PAGE = 15  # GET /review/: claim the first item and count the queue
-FIRST_CYCLE = 19  # the first save-and-next: nothing claimed ahead yet, so it claims two
-CYCLE = 15  # POST decide (accept): the decision, the next item (claimed ahead) shown, the one after claimed
+# decision, one UPDATE marking the assignment submitted and the item claimed ahead shown, UPDATE item,
+# one INSERT of both audit entries (the decision's and the item's, core.audit.write_entries); the
+# next item: the reviewer's held items (with each candidate's quality results, the page's flags, and
+# the progress line); the one after: claim search, one UPDATE that counts the item's live claims
+# afresh and stores its hint if a slot is free, INSERT assignment.
+FIRST_PAGE = 14  # GET /review/: claim the first item and count the queue
+FIRST_CYCLE = 16  # the first save-and-next: nothing claimed ahead yet, so it claims two
+CYCLE = 12  # POST decide (accept): the decision, the next item (claimed ahead) shown, the one after claimed
 
 
 def queries(client, method: str, path: str, **kwargs) -> tuple[int, object]:
