@@ -15,8 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from review.models import Assignment, ReviewDraft, ReviewItem
@@ -98,28 +97,47 @@ def refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
         ReviewItem.objects.filter(pk=item.pk).update(available_at=available_at)
 
 
+# _take_slot's statement, written out: built through the ORM (subqueries in a CASE) it cost about
+# 8 ms of Python per claim where the two statements it replaces cost 3 to 5 (measured on 1,000,000
+# items); this is the review loop's hot path. Portable SQL (SQLite and PostgreSQL); `live` is
+# review.selectors.reviewing.live_assignments, tests/review/test_queue.py checks them against each other.
+_LIVE = """
+    FROM {assignment} a WHERE a.item_id = {item}.id
+    AND (a.status IN (%(submitted)s, %(discussing)s) OR (a.status = %(active)s AND a.lease_expires_at > %(now)s))"""
+_TAKE_SLOT = """
+UPDATE {item} SET available_at = CASE
+    WHEN required_reviews <= 1 + (SELECT COUNT(*) {live})
+    THEN (SELECT MIN(lease) FROM (
+        SELECT a.lease_expires_at AS lease {live} AND a.status = %(active)s
+        UNION ALL SELECT %(new_lease)s) AS leases)
+    ELSE NULL END
+WHERE id = %(item_id)s AND required_reviews > (SELECT COUNT(*) {live})"""
+
+
 def _take_slot(item: ReviewItem, now) -> bool:
     """Take one of the item's free slots, if it still has one, for a claim about to be stored: store
-    the hint as it will be with that claim (we hold the item's row lock). False when it has none.
+    the hint as it will be with that claim (refresh_hint's rule, the new claim counted; we hold the
+    item's row lock). False when it has none.
 
     One UPDATE counts and stores. The search that locked the row ran on a snapshot taken when it
     started, so a claim committed meanwhile may be missing from it; this statement takes a fresh one
     (READ COMMITTED) and counts again. The claim's reviewer has no assignment on the item (the search
     excludes those, and the reviewer's own claims take turns).
     """
-    live = Assignment.objects.filter(live_assignments(now), item_id=OuterRef("pk")).order_by()
-    claims = Coalesce(Subquery(live.values("item_id").annotate(n=Count("pk")).values("n")), 0)
-    new_lease = Value(now + lease_duration())
-    earliest_lease = Subquery(
-        live.filter(status=Assignment.Status.ACTIVE)
-        .order_by("lease_expires_at")
-        .values("lease_expires_at")[:1]
-    )
-    # refresh_hint's rule, with the new claim counted: full, the hint is the earliest live lease.
-    full_after = Least(Coalesce(earliest_lease, new_lease), new_lease)
-    hint = Case(When(required_reviews__lte=claims + 1, then=full_after), default=None)
-    taken = ReviewItem.objects.filter(pk=item.pk, required_reviews__gt=claims).update(available_at=hint)
-    return taken == 1
+    tables = {"item": ReviewItem._meta.db_table, "assignment": Assignment._meta.db_table}
+    live = _LIVE.format(**tables)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {
+        "submitted": Assignment.Status.SUBMITTED.value,
+        "discussing": Assignment.Status.DISCUSSING.value,
+        "active": Assignment.Status.ACTIVE.value,
+        "now": adapt(now),
+        "new_lease": adapt(now + lease_duration()),
+        "item_id": item.pk,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SLOT.format(live=live, **tables), params)
+        return cursor.rowcount == 1
 
 
 def _lock_reviewer(reviewer) -> None:

@@ -1,7 +1,12 @@
+from datetime import timedelta
+
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
 from review.models import Assignment, Decision, ItemRevision, ReviewItem
 from review.queue import ReviewError, claim_next, current_version, submit_decision
+from review.queue.claims import recount_hint
 from tests.review.leases import let_leases_expire
 
 
@@ -227,3 +232,48 @@ def test_disagreeing_double_reviews_go_to_adjudication(review_items, physician, 
     assert ReviewItem.objects.get(pk=item.pk).status == "pending"
     submit_decision(reviewer=physician2, assignment_id=second.pk, verdict="reject", reasons=["unsafe"])
     assert ReviewItem.objects.get(pk=item.pk).status == "needs_adjudication"
+
+
+# Other reviewers' assignments on an item (status, lease from now in minutes), its required reviews,
+# and whether a new claim still finds a slot on it.
+OTHER_CLAIMS = [
+    (1, [], True),
+    (2, [], True),
+    (2, [("active", 10)], True),
+    (2, [("active", -10)], True),  # expired: no longer counts
+    (2, [("submitted", 10)], True),
+    (2, [("discussing", 10)], True),
+    (2, [("skipped", 10)], True),
+    (1, [("active", 10)], False),
+    (2, [("submitted", 10), ("active", 5)], False),
+    (2, [("submitted", 10), ("discussing", 10)], False),
+]
+
+
+@pytest.mark.parametrize("required, others, has_slot", OTHER_CLAIMS)
+def test_a_claim_counts_the_items_live_claims_and_stores_the_hint_the_rule_gives(
+    review_items, physician, physician2, senior, required, others, has_slot
+):
+    """The claim counts and stores its item's hint in one hand-written statement (claims._take_slot):
+    it takes a slot exactly when live_assignments leaves one, and stores what recount_hint computes."""
+    item = review_items[0]
+    ReviewItem.objects.exclude(pk=item.pk).update(status=ReviewItem.Status.DECIDED)
+    # A stale hint, as a claim committed after another's search began leaves it: the item looks free.
+    ReviewItem.objects.filter(pk=item.pk).update(required_reviews=required, available_at=None)
+    now = timezone.now()
+    for reviewer, (status, minutes) in zip([physician2, senior], others, strict=False):
+        Assignment.objects.create(
+            item=item, reviewer=reviewer, status=status, lease_expires_at=now + timedelta(minutes=minutes)
+        )
+
+    claimed = claim_next(physician)
+
+    assert (claimed is not None and claimed.pk == item.pk) == has_slot
+    stored = ReviewItem.objects.get(pk=item.pk).available_at
+    with transaction.atomic():
+        recount_hint(ReviewItem.objects.select_for_update().get(pk=item.pk), timezone.now())
+    by_the_rule = ReviewItem.objects.get(pk=item.pk).available_at
+    if stored is None or by_the_rule is None:
+        assert stored == by_the_rule
+    else:  # "never" (all slots decided) is counted from a slightly later now
+        assert abs(stored - by_the_rule) < timedelta(seconds=5)
