@@ -22,6 +22,9 @@ from review.models import Batch, ReviewItem, SamplingPolicy
 from synth.models import Candidate, GenerationRun
 from synth.review_sample import describe_share
 
+# Ids in one statement's IN list, well under the 65,535 parameters of a server-side-bound statement.
+IDS_PER_STATEMENT = 10_000
+
 
 def sample_size(passed: int, rate: float) -> int:
     """How many of `passed` candidates a `rate` sends to review: at least one when the rate is above 0."""
@@ -184,7 +187,11 @@ def apply_policy(batch: Batch, policy: SamplingPolicy) -> Batch:
                 ).values_list("pk", flat=True)
             )
             chosen = rng.sample(open_ids, min(len(open_ids), want - have_overlap))
-            ReviewItem.objects.filter(pk__in=chosen).update(required_reviews=policy.overlap_reviewers)
+            # In slices: a statement bound on the PostgreSQL server carries at most 65,535 parameters.
+            for start in range(0, len(chosen), IDS_PER_STATEMENT):
+                ReviewItem.objects.filter(pk__in=chosen[start : start + IDS_PER_STATEMENT]).update(
+                    required_reviews=policy.overlap_reviewers
+                )
 
         batch.passed_count = len(passed)
         batch.sample_rate = policy.rate
