@@ -7,8 +7,6 @@ each page's reviews fetched in one more query, so memory stays flat however many
 from __future__ import annotations
 
 import datetime as dt
-import queue
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +15,6 @@ from typing import Any
 
 import pyarrow as pa
 from django.conf import settings as django_settings
-from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from review.exports.last_gate import withheld_reason
@@ -446,78 +443,13 @@ def record_pages(selection: Selection, shaper: RecordShaper) -> Iterator[list[di
     """The selected records, a page at a time: reviewed items first, then released records. Withheld
     records are left out of their page (which may then be empty) and counted by the shaper."""
     no_reviews: list[dict[str, str]] = []
-    for rows, reviews in read_ahead(lambda: _fetched_pages(selection, shaper.pseudonyms)):
-        if reviews is None:
-            yield [record for record in map(shaper.released, rows) if record is not None]
-        else:
-            records = [shaper.item(row, reviews.get(row[0], no_reviews)) for row in rows]
-            yield [record for record in records if record is not None]
-
-
-def _fetched_pages(
-    selection: Selection, pseudonym: Callable[[int], str]
-) -> Iterator[tuple[list[tuple], dict[int, list[dict[str, str]]] | None]]:
-    """(rows, their reviews) a page of reviewed items at a time, then (rows, None) for released records."""
     for page in _pages(selection.items, ITEM_FIELDS):
-        yield page, _reviews_for(page[0][0], page[-1][0], pseudonym)
+        reviews = _reviews_for(page[0][0], page[-1][0], shaper.pseudonyms)
+        records = [shaper.item(row, reviews.get(row[0], no_reviews)) for row in page]
+        yield [record for record in records if record is not None]
     if selection.released is not None:
         for page in _pages(selection.released, CANDIDATE_FIELDS):
-            yield page, None
-
-
-# Pages read ahead of the one being written: two keep the reader busy without holding much memory.
-READ_AHEAD_PAGES = 2
-_DONE = object()
-
-
-def read_ahead(pages: Callable[[], Iterator[Any]]) -> Iterator[Any]:
-    """`pages()`, read by a thread of its own while the caller writes the pages before.
-
-    PostgreSQL works in its own process, on the other core, while this one encodes and writes. The
-    thread has its own connection (Django's are per thread) and reads in one transaction: every query
-    of the export sees one snapshot, and the server-side cursor streams (outside a transaction it is
-    WITH HOLD, and PostgreSQL materialises the whole result before the first page). The caller's own
-    connection stays free for the export's progress and lease. Read in the caller's thread instead
-    on SQLite, where a long read transaction beside the writer gains nothing, and inside a caller's
-    transaction, whose rows another connection cannot see (the test suite's).
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield from pages()
-        return
-    handed_over: queue.Queue = queue.Queue(maxsize=READ_AHEAD_PAGES)
-    stopped = threading.Event()
-
-    def hand_over(value: Any) -> bool:
-        while not stopped.is_set():
-            try:
-                handed_over.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the caller stopped reading (it failed, or was closed)
-
-    def read() -> None:
-        try:
-            with transaction.atomic():
-                for page in pages():
-                    if not hand_over(page):
-                        return
-            hand_over(_DONE)
-        except BaseException as error:  # handed to the caller, raised there
-            hand_over(error)
-        finally:
-            connection.close()  # this thread's
-
-    reader = threading.Thread(target=read, name="export-reader", daemon=True)
-    reader.start()
-    try:
-        while (page := handed_over.get()) is not _DONE:
-            if isinstance(page, BaseException):
-                raise page
-            yield page
-    finally:
-        stopped.set()
-        reader.join()
+            yield [record for record in map(shaper.released, page) if record is not None]
 
 
 def sft_records(settings: ExportSettings | None = None) -> Iterator[dict[str, Any]]:
