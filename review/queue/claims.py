@@ -81,12 +81,9 @@ FAR_FUTURE = timedelta(days=3650)
 
 
 def recount_hint(item: ReviewItem, now) -> None:
-    """Count the item's live assignments and store its hint (we hold its row lock)."""
-    refresh_hint(item, list(Assignment.objects.filter(live_assignments(now), item_id=item.pk)), now)
-
-
-def refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
-    """Store when the item may next have a free slot (we hold its row lock)."""
+    """Count the item's live assignments and store when it may next have a free slot (we hold its
+    row lock)."""
+    live = list(Assignment.objects.filter(live_assignments(now), item_id=item.pk))
     if len(live) < item.required_reviews:
         available_at = None
     else:
@@ -104,6 +101,7 @@ def refresh_hint(item: ReviewItem, live: list[Assignment], now) -> None:
 _LIVE = """
     FROM {assignment} a WHERE a.item_id = {item}.id
     AND (a.status IN (%(submitted)s, %(discussing)s) OR (a.status = %(active)s AND a.lease_expires_at > %(now)s))"""
+_TABLES = {"item": ReviewItem._meta.db_table, "assignment": Assignment._meta.db_table}
 _TAKE_SLOT = """
 UPDATE {item} SET available_at = CASE
     WHEN required_reviews <= 1 + (SELECT COUNT(*) {live})
@@ -112,11 +110,13 @@ UPDATE {item} SET available_at = CASE
         UNION ALL SELECT %(new_lease)s) AS leases)
     ELSE NULL END
 WHERE id = %(item_id)s AND required_reviews > (SELECT COUNT(*) {live})"""
+# Only the models' own table names are formatted in; every value is bound as a parameter.
+_TAKE_SLOT = _TAKE_SLOT.format(live=_LIVE.format(**_TABLES), **_TABLES)
 
 
 def _take_slot(item: ReviewItem, now) -> bool:
     """Take one of the item's free slots, if it still has one, for a claim about to be stored: store
-    the hint as it will be with that claim (refresh_hint's rule, the new claim counted; we hold the
+    the hint as it will be with that claim (recount_hint's rule, the new claim counted; we hold the
     item's row lock). False when it has none.
 
     One UPDATE counts and stores. The search that locked the row ran on a snapshot taken when it
@@ -124,8 +124,6 @@ def _take_slot(item: ReviewItem, now) -> bool:
     (READ COMMITTED) and counts again. The claim's reviewer has no assignment on the item (the search
     excludes those, and the reviewer's own claims take turns).
     """
-    tables = {"item": ReviewItem._meta.db_table, "assignment": Assignment._meta.db_table}
-    live = _LIVE.format(**tables)
     adapt = connection.ops.adapt_datetimefield_value
     params = {
         "submitted": Assignment.Status.SUBMITTED.value,
@@ -136,7 +134,7 @@ def _take_slot(item: ReviewItem, now) -> bool:
         "item_id": item.pk,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SLOT.format(live=live, **tables), params)
+        cursor.execute(_TAKE_SLOT, params)
         return cursor.rowcount == 1
 
 
