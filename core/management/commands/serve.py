@@ -1,3 +1,4 @@
+import os
 import sys
 
 from django.conf import settings
@@ -5,6 +6,13 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from core.processes import run_together
+
+
+def default_web_workers() -> int:
+    """gunicorn's own advice, two processes per core plus one: a request's work here is mostly Python,
+    and threads of one process take turns on its interpreter lock (each query's answer waits for the
+    lock), which measured slower than processes (bench/README.md, "Processes, not threads")."""
+    return 2 * (os.cpu_count() or 1) + 1
 
 
 class Command(BaseCommand):
@@ -15,8 +23,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--bind", default="0.0.0.0:8000", help="Address for the web server.")
-        parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes.")
-        parser.add_argument("--threads", type=int, default=4, help="Threads per gunicorn worker.")
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            default=default_web_workers(),
+            help="gunicorn worker processes (default: two per core plus one).",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="Threads per gunicorn worker (default 1: processes serve this app faster than threads).",
+        )
         parser.add_argument(
             "--task-workers", type=int, default=1, help="Background task workers (db_worker)."
         )
@@ -62,7 +80,9 @@ class Command(BaseCommand):
         if not no_web:
             call_command("collectstatic", interactive=False, verbosity=0)
             web = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", bind]
-            web += ["--workers", str(web_workers), "--threads", str(threads), "--access-logfile", "-"]
+            # gthread even with one thread: idle keep-alive connections wait in its poller, not in a worker.
+            web += ["--workers", str(web_workers), "--threads", str(threads), "--worker-class", "gthread"]
+            web += ["--access-logfile", "-"]
             if certfile:
                 web += ["--certfile", certfile, "--keyfile", keyfile]
             commands.append(("web server (gunicorn)", web))
