@@ -45,17 +45,31 @@ def ensure_roles(**kwargs) -> None:
     """Create the role groups with their permissions where missing.
 
     Runs after every `migrate` (and flush), so a permission added to ROLE_PERMISSIONS reaches its
-    group without a migration of its own.
+    group without a migration of its own; and before anything that needs the groups (the demo data,
+    the tests' users), where one query finds them complete and nothing more is done.
     """
     from django.contrib.auth.models import Group, Permission
 
+    wanted = {
+        (role, *dotted.split(".")) for role, permissions in ROLE_PERMISSIONS.items() for dotted in permissions
+    }
+    granted = Group.permissions.through.objects.filter(group__name__in=ROLE_PERMISSIONS).values_list(
+        "group__name", "permission__content_type__app_label", "permission__codename"
+    )
+    if wanted <= set(granted):
+        return
+    by_name = {
+        (permission.content_type.app_label, permission.codename): permission
+        for permission in Permission.objects.select_related("content_type").filter(
+            codename__in={codename for _role, _app, codename in wanted}
+        )
+    }
     for role, permissions in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        for dotted in permissions:
-            app_label, codename = dotted.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+        missing = [dotted for dotted in permissions if tuple(dotted.split(".")) not in by_name]
+        if missing:
+            raise Permission.DoesNotExist(f"No permission {', '.join(missing)}: run `manage.py migrate`.")
+        group.permissions.add(*(by_name[tuple(dotted.split("."))] for dotted in permissions))
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:
