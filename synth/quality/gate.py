@@ -24,18 +24,25 @@ def apply_gate(candidate: Candidate) -> Candidate:
     skipped = [check.name for check in checks if check not in applicable]
     if skipped:
         QualityResult.objects.filter(candidate=candidate, check_name__in=skipped).delete()
-    for verdict in verdicts:
-        QualityResult.objects.update_or_create(
-            candidate=candidate,
-            check_name=verdict.check_name,
-            defaults={
-                "passed": verdict.passed,
-                "flagged": verdict.flagged,
-                "score": verdict.score,
-                "reason": verdict.reason[:200],
-                "evidence": verdict.evidence,
-            },
-        )
+    # One INSERT for all verdicts, replacing a check's earlier result where there is one (not one
+    # update_or_create per check: four statements each, with its savepoint).
+    QualityResult.objects.bulk_create(
+        [
+            QualityResult(
+                candidate=candidate,
+                check_name=verdict.check_name,
+                passed=verdict.passed,
+                flagged=verdict.flagged,
+                score=verdict.score,
+                reason=verdict.reason[:200],
+                evidence=verdict.evidence,
+            )
+            for verdict in verdicts
+        ],
+        update_conflicts=True,
+        unique_fields=["candidate", "check_name"],
+        update_fields=["passed", "flagged", "score", "reason", "evidence"],
+    )
     technique_filter = (
         candidate.status == Candidate.Status.FILTERED and candidate.filter_reason not in check_names()
     )
