@@ -138,8 +138,13 @@ else:
     if env_bool("DATABASE_POOL", default=True):
         # Check each pooled connection as it is handed out: after PostgreSQL restarts, a dead
         # connection is replaced instead of failing the request that drew it. Pooled connections also
-        # keep their prepared statements from one request to the next.
-        DATABASES["default"]["OPTIONS"]["pool"] = {"check": ConnectionPool.check_connection}
+        # keep their prepared statements from one request to the next. One connection open per process
+        # (web processes run one thread each: `serve`), up to four while more threads need them.
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "check": ConnectionPool.check_connection,
+            "min_size": 1,
+            "max_size": 4,
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
