@@ -41,7 +41,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.management.commands.serve import default_web_workers  # noqa: E402
+from core.management.commands.serve import DEFAULT_THREADS, default_web_workers  # noqa: E402
 from tests.postgres_plugin import ThrowawayPostgres  # noqa: E402
 
 PASSWORD = "bench-reviewer-pass"  # noqa: S105 (throwaway accounts on a throwaway server)
@@ -371,15 +371,9 @@ def main() -> None:
         "--floor-rates", default="50,100,200,300,400", help="floor requests per second, comma-separated"
     )
     parser.add_argument("--seconds", type=float, default=20, help="how long each rate runs")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=default_web_workers(),
-        help="gunicorn worker processes (serve's default)",
-    )
-    parser.add_argument(
-        "--threads", type=int, default=1, help="threads per gunicorn worker (serve's default)"
-    )
+    # serve's defaults, so the benchmark measures what production runs
+    parser.add_argument("--workers", type=int, default=default_web_workers(), help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads per gunicorn process")
     args = parser.parse_args()
 
     server = BenchPostgres()

@@ -64,12 +64,12 @@ def ensure_roles(**kwargs) -> None:
             codename__in={codename for _role, _app, codename in wanted}
         )
     }
-    for role, permissions in ROLE_PERMISSIONS.items():
+    missing = sorted(f"{app}.{codename}" for _role, app, codename in wanted if (app, codename) not in by_name)
+    if missing:
+        raise Permission.DoesNotExist(f"No permission {', '.join(missing)}: run `manage.py migrate`.")
+    for role in ROLE_PERMISSIONS:
         group, _ = Group.objects.get_or_create(name=role)
-        missing = [dotted for dotted in permissions if tuple(dotted.split(".")) not in by_name]
-        if missing:
-            raise Permission.DoesNotExist(f"No permission {', '.join(missing)}: run `manage.py migrate`.")
-        group.permissions.add(*(by_name[tuple(dotted.split("."))] for dotted in permissions))
+        group.permissions.add(*(by_name[app, codename] for r, app, codename in wanted if r == role))
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:

@@ -7,6 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.processes import run_together
 
+# Threads per web process: one (see default_web_workers).
+DEFAULT_THREADS = 1
+
 
 def default_web_workers() -> int:
     """gunicorn's own advice, two processes per core plus one: a request's work here is mostly Python,
@@ -32,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=1,
+            default=DEFAULT_THREADS,
             help="Threads per gunicorn worker (default 1: processes serve this app faster than threads).",
         )
         parser.add_argument(
