@@ -20,7 +20,13 @@ from django.utils import timezone
 
 from review.models import Assignment, ReviewDraft, ReviewItem
 from review.queue.errors import NotYours, ReviewError
-from review.selectors.reviewing import live_assignments, progress_columns
+from review.selectors.reviewing import (
+    LIVE_ASSIGNMENTS_SQL,
+    TABLES,
+    live_assignments,
+    live_params,
+    progress_columns,
+)
 from synth.quality.flags import quality_results_of
 
 # How many items one reviewer holds at most: the one in front of them and the next, claimed ahead
@@ -96,12 +102,7 @@ def recount_hint(item: ReviewItem, now) -> None:
 
 # _take_slot's statement, written out: built through the ORM (subqueries in a CASE) it cost about
 # 8 ms of Python per claim where the two statements it replaces cost 3 to 5 (measured on 1,000,000
-# items); this is the review loop's hot path. Portable SQL (SQLite and PostgreSQL); `live` is
-# review.selectors.reviewing.live_assignments, tests/review/test_queue.py checks them against each other.
-_LIVE = """
-    FROM {assignment} a WHERE a.item_id = {item}.id
-    AND (a.status IN (%(submitted)s, %(discussing)s) OR (a.status = %(active)s AND a.lease_expires_at > %(now)s))"""
-_TABLES = {"item": ReviewItem._meta.db_table, "assignment": Assignment._meta.db_table}
+# items); this is the review loop's hot path. Portable SQL (SQLite and PostgreSQL).
 _TAKE_SLOT = """
 UPDATE {item} SET available_at = CASE
     WHEN required_reviews <= 1 + (SELECT COUNT(*) {live})
@@ -111,7 +112,7 @@ UPDATE {item} SET available_at = CASE
     ELSE NULL END
 WHERE id = %(item_id)s AND required_reviews > (SELECT COUNT(*) {live})"""
 # Only the models' own table names are formatted in; every value is bound as a parameter.
-_TAKE_SLOT = _TAKE_SLOT.format(live=_LIVE.format(**_TABLES), **_TABLES)
+_TAKE_SLOT = _TAKE_SLOT.format(live=LIVE_ASSIGNMENTS_SQL.format(**TABLES), **TABLES)
 
 
 def _take_slot(item: ReviewItem, now) -> bool:
@@ -124,13 +125,9 @@ def _take_slot(item: ReviewItem, now) -> bool:
     (READ COMMITTED) and counts again. The claim's reviewer has no assignment on the item (the search
     excludes those, and the reviewer's own claims take turns).
     """
-    adapt = connection.ops.adapt_datetimefield_value
     params = {
-        "submitted": Assignment.Status.SUBMITTED.value,
-        "discussing": Assignment.Status.DISCUSSING.value,
-        "active": Assignment.Status.ACTIVE.value,
-        "now": adapt(now),
-        "new_lease": adapt(now + lease_duration()),
+        **live_params(now),
+        "new_lease": connection.ops.adapt_datetimefield_value(now + lease_duration()),
         "item_id": item.pk,
     }
     with connection.cursor() as cursor:
