@@ -11,8 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, JSONField, Q, Subquery, Window
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models import Count, Q, Window
 from django.utils import timezone
 
 from review.diff import FieldDiff, edit_diff
@@ -90,7 +89,7 @@ def original_output(item: ReviewItem, preference: str = "", *, current_output: s
     return current_version(item)[3] if current_output is None else current_output
 
 
-def _progress_since(now) -> tuple:
+def progress_since(now) -> tuple:
     """(the start of today, the oldest moment a decision can still be undone)."""
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return start_of_day, now - timedelta(seconds=settings.REVIEW_UNDO_SECONDS)
@@ -104,7 +103,7 @@ def _counted(reviewer):
 def progress(reviewer) -> tuple[int, Decision | None]:
     """(reviewed today, the decision an undo would take back) in one query: the progress line and
     the undo bar are on every page the reviewer sees."""
-    start_of_day, undo_since = _progress_since(timezone.now())
+    start_of_day, undo_since = progress_since(timezone.now())
     latest = (
         _counted(reviewer)
         .filter(created_at__gte=min(start_of_day, undo_since))
@@ -117,32 +116,8 @@ def progress(reviewer) -> tuple[int, Decision | None]:
     return latest.today, latest if latest.created_at >= undo_since else None
 
 
-def progress_columns(reviewer, now) -> dict:
-    """progress(), as two values for the query that reads the reviewer's held items (one query fewer
-    on every page that shows an item); progress_read_with() reads them back."""
-    start_of_day, undo_since = _progress_since(now)
-    today = (
-        _counted(reviewer)
-        .filter(created_at__gte=start_of_day)
-        .order_by()
-        .values("reviewer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    latest = (
-        _counted(reviewer)
-        .filter(created_at__gte=undo_since)
-        .order_by("-created_at", "-pk")
-        .values(row=JSONObject(verdict=F("verdict"), item_id=F("item_id")))[:1]
-    )
-    return {
-        "reviewed_today": Coalesce(Subquery(today), 0),
-        "undoable_row": Subquery(latest, output_field=JSONField()),
-    }
-
-
 def progress_read_with(assignment: Assignment) -> tuple[int, Decision | None]:
-    """What progress() says, from an assignment read with progress_columns()."""
+    """What progress() says, from an assignment read as shown (review.queue.claims reads the two with it)."""
     row = assignment.undoable_row
     undoable = Decision(verdict=row["verdict"], item_id=row["item_id"]) if row else None
     return assignment.reviewed_today, undoable
@@ -280,7 +255,7 @@ def review_workspace(
     `form_data`: what the reviewer just posted (a refused decision keeps it); otherwise their saved
     draft is put back, with its panel open.
     """
-    # An item shown comes from review.queue.claims, its assignment read with progress_columns().
+    # An item shown comes from review.queue.claims, its assignment read with the progress line.
     today, undoable = progress(reviewer) if item is None else progress_read_with(item.assignment)
     context = {
         "reviewed_today": today,

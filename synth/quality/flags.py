@@ -6,9 +6,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Aggregate, F, JSONField, OuterRef, Subquery
-from django.db.models.functions import JSONObject
-
 from synth.models import Candidate, QualityResult
 from synth.quality.checks import ordered_checks
 
@@ -51,39 +48,8 @@ def _segments(text: str, findings: list[dict[str, Any]]) -> list[Segment]:
     return pieces
 
 
-class _JSONList(Aggregate):
-    """The aggregated values as one JSON array (SQLite's JSON_GROUP_ARRAY, PostgreSQL's JSONB_AGG)."""
-
-    function = "JSON_GROUP_ARRAY"
-    output_field = JSONField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
-
-
-def quality_results_of(candidate: str) -> Subquery:
-    """A candidate's quality results as one JSON value, for a query that reads the candidate anyway
-    (`candidate`: the path to it from that query's model): the caller puts the value on the candidate
-    as `gate_results`, and flags_for reads it instead of querying the results."""
-    row = JSONObject(
-        check_name=F("check_name"),
-        passed=F("passed"),
-        flagged=F("flagged"),
-        score=F("score"),
-        reason=F("reason"),
-        evidence=F("evidence"),
-    )
-    results = (
-        QualityResult.objects.filter(candidate=OuterRef(candidate))
-        .order_by()
-        .values("candidate")
-        .annotate(rows=_JSONList(row))
-        .values("rows")
-    )
-    return Subquery(results, output_field=JSONField())
-
-
 def _results(candidate: Candidate) -> dict[str, QualityResult]:
+    # Read with the candidate as one JSON array by the review page's statement (review.queue.claims).
     rows = getattr(candidate, "gate_results", False)
     if rows is False:  # not read with the candidate
         return {r.check_name: r for r in QualityResult.objects.filter(candidate=candidate)}

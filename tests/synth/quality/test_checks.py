@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import synth.quality.checks
-from synth.models import Candidate, QualityResult
+from synth.models import QualityResult
 from synth.quality.checks import CHECKS, Check, ordered_checks
 from synth.quality.diversity import funnel_labels
-from synth.quality.flags import flag_titles, flags_for, quality_results_of
+from synth.quality.flags import flag_titles, flags_for
 from synth.quality.gate import apply_gate
 from synth.quality.verdict import Verdict
 
@@ -169,23 +169,3 @@ def test_no_check_module_imports_a_private_name():
             if isinstance(node, ast.ImportFrom):
                 private = [a.name for a in node.names if a.name.startswith("_") and a.name != "annotations"]
                 assert not private, f"{path.name} imports {private} from {node.module}"
-
-
-def test_flags_read_with_a_query_are_the_same_as_flags_queried(make_candidate):
-    """flags_for reads the results put on the candidate by quality_results_of as it reads them itself."""
-
-    candidate = make_candidate("What is the dose?", "Ann takes 500 mg.")
-    QualityResult.objects.create(
-        candidate=candidate,
-        check_name="phi",
-        passed=True,
-        flagged=True,
-        reason="possible PHI",
-        evidence={
-            "findings": [{"field": "output", "field_label": "Response", "start": 0, "end": 3, "kind": "name"}]
-        },
-    )
-    QualityResult.objects.create(candidate=candidate, check_name="novelty", passed=True, score=0.25)
-    read = Candidate.objects.annotate(gate_results=quality_results_of("pk")).get(pk=candidate.pk)
-    assert flags_for(candidate=read) == flags_for(candidate=candidate)
-    assert flags_for(candidate=read)["flags"] and flags_for(candidate=read)["novelty"] == 0.25
