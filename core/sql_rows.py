@@ -52,3 +52,13 @@ class ModelColumns:
             for convert in converters:
                 values[index] = convert(values[index], column, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def read_row(row, columns: list[ModelColumns] | tuple[ModelColumns, ...]) -> tuple[list, tuple]:
+    """The instances in `row`, one for each ModelColumns in order (selected in that order), and the
+    row's values after theirs."""
+    instances, at = [], 0
+    for model_columns in columns:
+        instances.append(model_columns.read(row[at : at + len(model_columns)]))
+        at += len(model_columns)
+    return instances, tuple(row[at:])

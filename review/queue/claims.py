@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from core.sql_rows import ModelColumns
+from core.sql_rows import ModelColumns, read_row
 from review.models import Assignment, Decision, ReviewDraft, ReviewItem
 from review.queue.errors import NotYours, ReviewError
 from review.selectors.reviewing import (
@@ -129,23 +129,24 @@ def _as_shown(reviewer, now, *, assignment_id: int | None = None) -> list[Assign
 
 
 def _read_shown(row) -> Assignment:
-    models, at = [], 0
-    for columns in _SHOWN:
-        models.append(columns.read(row[at : at + len(columns)]))
-        at += len(columns)
-    assignment, item, candidate, domain, draft = models
-    gate_results, reviewed_today, undo_verdict, undo_item_id = row[at:]
+    (assignment, item, candidate, domain, draft), rest = read_row(row, _SHOWN)
+    gate_results, reviewed_today, undo_verdict, undo_item_id = rest
     candidate.domain = domain
     candidate.gate_results = json.loads(gate_results) if isinstance(gate_results, str) else gate_results
     item.candidate = candidate
     assignment.item = item
-    # As select_related caches a reverse one-to-one: no draft reads as ReviewDraft.DoesNotExist.
-    Assignment.draft.related.set_cached_value(assignment, draft)
-    if draft is not None:
-        ReviewDraft.assignment.field.set_cached_value(draft, assignment)
+    with_draft(assignment, draft)
     assignment.reviewed_today = reviewed_today
     assignment.undoable_row = {"verdict": undo_verdict, "item_id": undo_item_id} if undo_verdict else None
     return assignment
+
+
+def with_draft(assignment: Assignment, draft: ReviewDraft | None) -> None:
+    """Put the draft read with the assignment on it, as select_related("draft") does: no draft reads as
+    ReviewDraft.DoesNotExist, without a query."""
+    Assignment.draft.related.set_cached_value(assignment, draft)
+    if draft is not None:
+        ReviewDraft.assignment.field.set_cached_value(draft, assignment)
 
 
 def _held(reviewer, now) -> list[Assignment]:

@@ -18,14 +18,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import cache
 
 from auditlog.context import disable_auditlog
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from core.audit import created_entry, updated_entry, write_entries
+from core.sql_rows import ModelColumns, read_row
 from review.models import (
     Assignment,
     Decision,
@@ -36,10 +39,17 @@ from review.models import (
     ReviewItem,
     Verdict,
 )
-from review.queue.claims import lease_duration, recount_hint, show_next, taken_by_someone_else
+from review.queue.claims import (
+    lease_duration,
+    recount_hint,
+    show_next,
+    taken_by_someone_else,
+    with_draft,
+)
 from review.queue.errors import NotYours, ReviewError
 from review.queue.revisions import store_revision
 from review.settling import decision_digest, settle
+from synth.models import Candidate
 
 PAIR_CHOICES = (Preference.OUTPUT, Preference.REJECTED_OUTPUT, Preference.TIE)
 
@@ -66,12 +76,7 @@ def submit_decision(
         # order of `of`; show_next locks the reviewer before any item too): reviewers of the same item
         # settle it one at a time, and the reviewer's own claims wait for this decision (save_and_next).
         # The draft (if any) comes with it: no DELETE without one.
-        assignment = (
-            Assignment.objects.select_for_update(of=("reviewer", "self", "item"))
-            .select_related("reviewer", "item__candidate", "draft")
-            .filter(pk=assignment_id, reviewer=reviewer)
-            .first()
-        )
+        assignment = _lock_assignment(reviewer, assignment_id)
         if assignment is None:
             raise NotYours("This item is not assigned to you. Open the review queue to get your next item.")
         item = assignment.item
@@ -135,6 +140,55 @@ def submit_decision(
             _settle(item, decision, as_locked=as_locked, audit=audit)
         write_entries(audit)
         return decision
+
+
+# The decision's first statement, written out (save-and-next runs it every time; through the ORM, with
+# its joins and row locks, it cost several times its own time in Python): the reviewer's assignment
+# with its item, candidate and draft, locking the reviewer, the assignment and the item.
+_ASSIGNMENT = ModelColumns(Assignment, "a")
+_ITEM = ModelColumns(ReviewItem, "i")
+_CANDIDATE = ModelColumns(Candidate, "c")
+_DRAFT = ModelColumns(ReviewDraft, "r")
+_LOCKED = (_ASSIGNMENT, _ITEM, _CANDIDATE, _DRAFT)
+_LOCK_ASSIGNMENT = """
+SELECT {columns}
+FROM {assignment} a
+JOIN {user} u ON u.id = a.reviewer_id
+JOIN {item} i ON i.id = a.item_id
+JOIN {candidate} c ON c.id = i.candidate_id
+LEFT JOIN {draft} r ON r.assignment_id = a.id
+WHERE a.id = %(assignment)s AND a.reviewer_id = %(reviewer)s{for_update}"""
+
+
+@cache
+def _lock_assignment_sql() -> str:
+    """_LOCK_ASSIGNMENT for this database (SQLite has no row locks: its writes take turns). Only the
+    models' table and column names are formatted in; every value is bound as a parameter."""
+    return _LOCK_ASSIGNMENT.format(
+        columns=", ".join(model.sql for model in _LOCKED),
+        assignment=Assignment._meta.db_table,
+        user=get_user_model()._meta.db_table,
+        item=ReviewItem._meta.db_table,
+        candidate=Candidate._meta.db_table,
+        draft=ReviewDraft._meta.db_table,
+        for_update="\nFOR UPDATE OF u, a, i" if connection.features.has_select_for_update_of else "",
+    )
+
+
+def _lock_assignment(reviewer, assignment_id) -> Assignment | None:
+    """The reviewer's assignment `assignment_id` (None if it is not theirs) with its item, candidate
+    and draft, the reviewer's, the assignment's and the item's rows locked."""
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_assignment_sql(), {"assignment": assignment_id, "reviewer": reviewer.pk})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (assignment, item, candidate, draft), _ = read_row(row, _LOCKED)
+    item.candidate = candidate
+    assignment.item = item
+    assignment.reviewer = reviewer
+    with_draft(assignment, draft)
+    return assignment
 
 
 def _submitted_and_next_shown(assignment: Assignment, now) -> None:
