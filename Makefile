@@ -26,14 +26,26 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start themselves.
+# The whole suite twice, side by side: on SQLite, and on a throwaway PostgreSQL server the tests start
+# themselves. Much of each pass waits (leases running out, servers and workers starting), so the two
+# together take little longer than the longer one. The PostgreSQL pass keeps its files under
+# var/postgres-pass and its output in var/test-postgres.log, printed after the SQLite pass's.
+POSTGRES_LOG := var/test-postgres.log
+
 test: lint
-	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest --postgres
+	@mkdir -p var
+	@VAR_DIR=$(CURDIR)/var/postgres-pass $(BIN)/python -m pytest --postgres >$(POSTGRES_LOG) 2>&1 & postgres=$$!; \
+	trap 'kill $$postgres 2>/dev/null' INT TERM; \
+	$(BIN)/python -m pytest; sqlite=$$?; \
+	echo "Waiting for the PostgreSQL pass ($(POSTGRES_LOG))..."; wait $$postgres; pg=$$?; \
+	echo "==================== PostgreSQL pass ($(POSTGRES_LOG)) ===================="; \
+	cat $(POSTGRES_LOG); \
+	echo "SQLite pass: $$([ $$sqlite -eq 0 ] && echo passed || echo FAILED); PostgreSQL pass: $$([ $$pg -eq 0 ] && echo passed || echo FAILED)"; \
+	[ $$sqlite -eq 0 ] && [ $$pg -eq 0 ]
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var/test.sqlite3* .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/test.sqlite3* var/postgres-pass $(POSTGRES_LOG) .pytest_cache .ruff_cache
