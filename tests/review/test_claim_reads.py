@@ -4,9 +4,10 @@ it reads must be what the ORM reads, value for value, on SQLite and on PostgreSQ
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from review.models import Assignment, ReviewDraft, ReviewItem
-from review.queue import show_next, submit_decision
+from review.queue import decisions, show_next, submit_decision
 from review.queue.drafts import save_draft
 from review.selectors.reviewing import progress, progress_read_with
 from synth.models import Candidate, QualityResult
@@ -82,3 +83,18 @@ def test_a_claimed_item_its_flags_draft_and_progress_are_read_as_the_orm_reads_t
     assert after.pk != first.pk
     assert progress_read_with(after.assignment)[0] == 1
     assert_read_as_the_orm_reads(after, physician)
+
+
+def test_the_decisions_locked_read_is_what_the_orm_reads(review_items, physician, physician2):
+    """The decision's first statement (decisions._LOCK_ASSIGNMENT) reads the assignment with its item,
+    candidate and draft; someone else's assignment reads as nothing."""
+    shown = show_next(physician)
+    save_draft(reviewer=physician, assignment_id=shown.assignment.pk, panel="reject", comment="Dose?")
+    with transaction.atomic():
+        locked = decisions._lock_assignment(physician, shown.assignment.pk)
+        assert decisions._lock_assignment(physician2, shown.assignment.pk) is None
+    assert values(locked) == values(Assignment.objects.get(pk=shown.assignment.pk))
+    assert values(locked.item) == values(ReviewItem.objects.get(pk=shown.pk))
+    assert values(locked.item.candidate) == values(Candidate.objects.get(pk=shown.candidate_id))
+    assert values(locked.draft) == values(ReviewDraft.objects.get(assignment=locked))
+    assert locked.reviewer == physician
