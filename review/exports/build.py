@@ -295,7 +295,7 @@ def _write(export: Export, attempt: int, parsed: ExportSettings, folder: Path) -
     reviewed = released = edited = written = 0
     split_by_id = parsed.validation_share > 0
     with _cyclic_gc_paused():
-        for page in record_pages(selection, shaper):
+        for page in record_pages(selection, shaper, read_ahead_pages=True):
             # Counted a page at a time with C-level helpers: per-record Python steps are the export's cost.
             techniques.update(map(itemgetter("technique"), page))
             teachers.update(map(itemgetter("teacher", "teacher_model"), page))

@@ -7,6 +7,8 @@ each page's reviews fetched in one more query, so memory stays flat however many
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 from django.conf import settings as django_settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q, QuerySet
 
 from review.exports.last_gate import withheld_reason
@@ -439,17 +442,104 @@ class RecordShaper:
         })  # fmt: skip
 
 
-def record_pages(selection: Selection, shaper: RecordShaper) -> Iterator[list[dict[str, Any]]]:
+def record_pages(
+    selection: Selection, shaper: RecordShaper, *, read_ahead_pages: bool = False
+) -> Iterator[list[dict[str, Any]]]:
     """The selected records, a page at a time: reviewed items first, then released records. Withheld
-    records are left out of their page (which may then be empty) and counted by the shaper."""
+    records are left out of their page (which may then be empty) and counted by the shaper.
+
+    `read_ahead_pages`: read the pages in a thread with a second database connection (read_ahead).
+    Only for an export's build, in the task worker or the export command: never in a web request,
+    whose process's pool must not lend one request two connections."""
     no_reviews: list[dict[str, str]] = []
+
+    def fetched() -> Iterator[tuple[list[tuple], dict[int, list[dict[str, str]]] | None]]:
+        return _fetched_pages(selection, shaper.pseudonyms)
+
+    for rows, reviews in read_ahead(fetched) if read_ahead_pages else fetched():
+        if reviews is None:
+            yield [record for record in map(shaper.released, rows) if record is not None]
+        else:
+            records = [shaper.item(row, reviews.get(row[0], no_reviews)) for row in rows]
+            yield [record for record in records if record is not None]
+
+
+def _fetched_pages(
+    selection: Selection, pseudonym: Callable[[int], str]
+) -> Iterator[tuple[list[tuple], dict[int, list[dict[str, str]]] | None]]:
+    """(rows, their reviews) a page of reviewed items at a time, then (rows, None) for released records."""
     for page in _pages(selection.items, ITEM_FIELDS):
-        reviews = _reviews_for(page[0][0], page[-1][0], shaper.pseudonyms)
-        records = [shaper.item(row, reviews.get(row[0], no_reviews)) for row in page]
-        yield [record for record in records if record is not None]
+        yield page, _reviews_for(page[0][0], page[-1][0], pseudonym)
     if selection.released is not None:
         for page in _pages(selection.released, CANDIDATE_FIELDS):
-            yield [record for record in map(shaper.released, page) if record is not None]
+            yield page, None
+
+
+# Pages read ahead of the one being written: two keep the reader busy without holding much memory.
+READ_AHEAD_PAGES = 2
+_DONE = object()
+
+
+def _connection_outside_the_pool():
+    """A new connection with the default database's settings, opened directly, not taken from the
+    process's pool (if it has one)."""
+    own = connections.create_connection(DEFAULT_DB_ALIAS)
+    options = {name: value for name, value in own.settings_dict["OPTIONS"].items() if name != "pool"}
+    own.settings_dict = {**own.settings_dict, "OPTIONS": options}
+    return own
+
+
+def read_ahead(pages: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    """`pages()`, read by a thread of its own while the caller writes the pages before.
+
+    PostgreSQL works in its own process, on the other core, while this one encodes and writes. The
+    thread opens a connection of its own, outside the process's pool (a pool is sized for its
+    threads, one connection each), and reads in one transaction: every query of the export sees one
+    snapshot, and the server-side cursor streams (outside a transaction it is WITH HOLD, and
+    PostgreSQL materialises the whole result before the first page). The caller's own connection
+    stays free for the export's progress and lease. Read in the caller's thread instead on SQLite,
+    where a long read transaction beside the writer gains nothing, and inside a caller's transaction,
+    whose rows another connection cannot see (the test suite's).
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield from pages()
+        return
+    handed_over: queue.Queue = queue.Queue(maxsize=READ_AHEAD_PAGES)
+    stopped = threading.Event()
+
+    def hand_over(value: Any) -> bool:
+        while not stopped.is_set():
+            try:
+                handed_over.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the caller stopped reading (it failed, or was closed)
+
+    def read() -> None:
+        own = _connection_outside_the_pool()
+        connections[DEFAULT_DB_ALIAS] = own  # this thread's (Django's connections are per thread)
+        try:
+            with transaction.atomic():
+                for page in pages():
+                    if not hand_over(page):
+                        return
+            hand_over(_DONE)
+        except BaseException as error:  # handed to the caller, raised there
+            hand_over(error)
+        finally:
+            own.close()
+
+    reader = threading.Thread(target=read, name="export-reader", daemon=True)
+    reader.start()
+    try:
+        while (page := handed_over.get()) is not _DONE:
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+    finally:
+        stopped.set()
+        reader.join()
 
 
 def sft_records(settings: ExportSettings | None = None) -> Iterator[dict[str, Any]]:

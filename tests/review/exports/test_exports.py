@@ -4,16 +4,19 @@ import hashlib
 import io
 import json
 import re
+import threading
 import zipfile
 
 import pyarrow.parquet as pq
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from review.exports.build import ExportError, build_export
+from review.exports.records import read_ahead
 from review.models import Batch, Export
 from synth.models import Candidate
 
@@ -82,6 +85,44 @@ def test_sft_messages_hold_the_approved_records_with_a_system_prompt(double_revi
     assert adjudicated["reviews"][-1]["role"] == "adjudicator"
     assert adjudicated["teacher"] == "offline" and adjudicated["technique"] == "self_instruct"
     assert row.record_count == 4 == row.manifest["counts"]["records"]
+
+
+@pytest.mark.parametrize("page_size", [1, 5000])
+def test_pages_read_by_a_thread_of_their_own_hold_the_same_records(
+    transactional_db, reviewed_by_two, settings, page_size
+):
+    """Outside any transaction (as the export worker runs), on PostgreSQL, a thread with its own
+    connection reads the pages ahead while the records are written (records.read_ahead): the same
+    records, in the same order, as read in the caller's thread inside a transaction."""
+    settings.EXPORT_PAGE_SIZE = page_size
+    items = reviewed_by_two()
+    read_ahead = read_jsonl(folder_of(export(stable_pseudonyms=True)) / "train.jsonl")
+    with transaction.atomic():
+        inline = read_jsonl(folder_of(export(stable_pseudonyms=True)) / "train.jsonl")
+    assert [r["id"] for r in read_ahead] == sorted(
+        (f"item-{items[i].pk}" for i in APPROVED), key=lambda i: int(i[5:])
+    )
+    assert read_ahead == inline
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reader_thread_reads_on_a_connection_of_its_own_outside_the_pool():
+    """The export's reader (records.read_ahead) never takes a second connection from its process's
+    pool, sized one per thread: it opens its own, and closes it when done (PostgreSQL; SQLite reads
+    in the caller's thread)."""
+    seen = []
+
+    def pages():
+        seen.append((threading.current_thread().name, getattr(connection, "pool", None), connection.vendor))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            yield cursor.fetchone()[0]
+
+    assert list(read_ahead(pages)) == [1]
+    if connection.vendor == "postgresql":
+        assert seen == [("export-reader", None, "postgresql")]
+    else:
+        assert seen == [(threading.current_thread().name, None, "sqlite")]
 
 
 def test_prompt_completion_and_alpaca_styles(double_reviewed):
