@@ -2,6 +2,7 @@
 
 Records are read as plain values (no model instances) from one streamed query, a page at a time, with
 each page's reviews fetched in one more query, so memory stays flat however many records there are.
+An export's build reads the pages ahead in a thread of its own while it writes (read_ahead).
 """
 
 from __future__ import annotations
