@@ -21,6 +21,7 @@ from django.conf import settings as django_settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q, QuerySet
 
+from core.own_connection import connection_outside_the_pool
 from review.exports.last_gate import withheld_reason
 from review.exports.pseudonyms import Pseudonyms
 from review.exports.settings import ExportSettings
@@ -481,15 +482,6 @@ READ_AHEAD_PAGES = 2
 _DONE = object()
 
 
-def _connection_outside_the_pool():
-    """A new connection with the default database's settings, opened directly, not taken from the
-    process's pool (if it has one)."""
-    own = connections.create_connection(DEFAULT_DB_ALIAS)
-    options = {name: value for name, value in own.settings_dict["OPTIONS"].items() if name != "pool"}
-    own.settings_dict = {**own.settings_dict, "OPTIONS": options}
-    return own
-
-
 def read_ahead(pages: Callable[[], Iterator[Any]]) -> Iterator[Any]:
     """`pages()`, read by a thread of its own while the caller writes the pages before.
 
@@ -518,7 +510,7 @@ def read_ahead(pages: Callable[[], Iterator[Any]]) -> Iterator[Any]:
         return False  # the caller stopped reading (it failed, or was closed)
 
     def read() -> None:
-        own = _connection_outside_the_pool()
+        own = connection_outside_the_pool()
         connections[DEFAULT_DB_ALIAS] = own  # this thread's (Django's connections are per thread)
         try:
             with transaction.atomic():

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from core.connection_budget import over_budget_message
 from core.processes import run_together
 
 # Threads per web process: one (see default_web_workers).
@@ -78,6 +79,11 @@ class Command(BaseCommand):
             raise CommandError("Give at least one web worker and thread, and zero or more task workers.")
         if max_restarts < 0 or restart_window <= 0:
             raise CommandError("Give --max-restarts of zero or more and a positive --restart-window.")
+        too_many = over_budget_message(
+            web_workers=0 if no_web else web_workers, threads=threads, task_workers=task_workers
+        )
+        if too_many:
+            raise CommandError(too_many)
 
         commands = []
         if not no_web:
