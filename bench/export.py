@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,14 +110,17 @@ def child(case: str, limit: int) -> None:
     out = Path(tempfile.mkdtemp(prefix="bench-export-"))
     before = peak_rss_mb()
     started = time.perf_counter()
-    if case in ("jsonl", "parquet", "csv"):
-        export = Export.objects.create(kind="sft", format=case, filters={})
-        build_export(export, destination=out / "export")
-        records = export.record_count
-        size = sum(f.stat().st_size for f in (out / "export").rglob("*") if f.is_file())
-    else:
-        records, size = naive(limit, out / "naive.jsonl")
-    seconds = time.perf_counter() - started
+    try:
+        if case in ("jsonl", "parquet", "csv"):
+            export = Export.objects.create(kind="sft", format=case, filters={})
+            build_export(export, destination=out / "export")
+            records = export.record_count
+            size = sum(f.stat().st_size for f in (out / "export").rglob("*") if f.is_file())
+        else:
+            records, size = naive(limit, out / "naive.jsonl")
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(out, ignore_errors=True)  # a million records are hundreds of megabytes
     print(
         json.dumps(
             {
