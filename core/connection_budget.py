@@ -17,18 +17,21 @@ from core.own_connection import connection_outside_the_pool
 TASK_WORKER_CONNECTIONS = 2
 
 
-def per_web_process(threads: int) -> int:
-    """The most connections one web process opens at once: Django holds one per thread, and the
-    process's pool (if any) never opens more than its largest size."""
+def pool_size() -> int | None:
+    """The largest size of each process's connection pool, None without one (config/settings.py)."""
     pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
-    if isinstance(pool, dict) and "max_size" in pool:
-        return min(threads, pool["max_size"])
-    return threads
+    return pool.get("max_size") if isinstance(pool, dict) else None
 
 
-def connections_needed(*, web_workers: int, threads: int, task_workers: int) -> int:
+def per_web_process(threads: int, pool: int | None) -> int:
+    """The most connections one web process opens at once: Django holds one per thread, and the
+    process's pool (if any, of largest size `pool`) never opens more."""
+    return threads if pool is None else min(threads, pool)
+
+
+def connections_needed(*, web_workers: int, threads: int, task_workers: int, pool: int | None) -> int:
     """The most connections these processes open at once."""
-    return web_workers * per_web_process(threads) + task_workers * TASK_WORKER_CONNECTIONS
+    return web_workers * per_web_process(threads, pool) + task_workers * TASK_WORKER_CONNECTIONS
 
 
 def connections_accepted() -> int | None:
@@ -54,11 +57,14 @@ def connections_accepted() -> int | None:
 
 def over_budget_message(*, web_workers: int, threads: int, task_workers: int) -> str:
     """Why these processes must not start ("" when PostgreSQL accepts them all, or cannot be asked)."""
-    needed = connections_needed(web_workers=web_workers, threads=threads, task_workers=task_workers)
+    pool = pool_size()
+    needed = connections_needed(
+        web_workers=web_workers, threads=threads, task_workers=task_workers, pool=pool
+    )
     accepted = connections_accepted()
     if accepted is None or needed <= accepted:
         return ""
-    each = per_web_process(threads)
+    each = per_web_process(threads, pool)
     fitting = max(0, (accepted - task_workers * TASK_WORKER_CONNECTIONS) // each)
     return (
         f"This machine would open up to {needed} database connections ({web_workers} web processes x "

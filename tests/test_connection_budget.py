@@ -11,24 +11,29 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from core.connection_budget import connections_accepted, connections_needed, over_budget_message
+from core.connection_budget import connections_accepted, connections_needed, over_budget_message, pool_size
+from core.management.commands.serve import DEFAULT_THREADS, default_web_workers
 from tests.conftest import database_url_for_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_it_counts_a_connection_per_thread_up_to_the_pools_size(settings):
-    options = settings.DATABASES["default"].setdefault("OPTIONS", {})
-    options.pop("pool", None)
-    assert connections_needed(web_workers=5, threads=1, task_workers=1) == 5 + 2
-    assert connections_needed(web_workers=5, threads=8, task_workers=2) == 40 + 4
-    options["pool"] = {"min_size": 1, "max_size": 4}
-    assert connections_needed(web_workers=5, threads=8, task_workers=2) == 20 + 4
-    assert connections_needed(web_workers=0, threads=1, task_workers=3) == 6  # serve --no-web
+def test_it_counts_a_connection_per_thread_up_to_the_pools_size():
+    assert connections_needed(web_workers=5, threads=1, task_workers=1, pool=None) == 5 + 2
+    assert connections_needed(web_workers=5, threads=8, task_workers=2, pool=None) == 40 + 4
+    assert connections_needed(web_workers=5, threads=8, task_workers=2, pool=4) == 20 + 4
+    assert connections_needed(web_workers=0, threads=1, task_workers=3, pool=4) == 6  # serve --no-web
+
+
+def test_it_reads_the_pools_size_from_the_settings():
+    # config/settings.py: a pool of up to four on PostgreSQL (DATABASE_POOL on by default), none on SQLite.
+    assert pool_size() == (4 if connection.vendor == "postgresql" else None)
 
 
 def test_the_defaults_of_this_machine_fit(db):
-    assert over_budget_message(web_workers=2 * (os.cpu_count() or 1) + 1, threads=1, task_workers=1) == ""
+    assert (
+        over_budget_message(web_workers=default_web_workers(), threads=DEFAULT_THREADS, task_workers=1) == ""
+    )
 
 
 def test_it_reads_what_postgresql_accepts_and_asks_no_other_database(db):
